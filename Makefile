@@ -1,0 +1,78 @@
+# MithraPay developer commands. `make run` and `make test` work on a fresh
+# clone with only Python 3.11+ and make; see README.md.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export APP_ENV ?= development
+
+# MariaDB's driver compiles against libmariadb-dev, so it is installed only
+# when the environment or .env points the project at MariaDB.
+USES_MARIADB := $(shell { printf '%s\n' "DATABASE_URL=$$DATABASE_URL" "DB_HOST=$$DB_HOST"; cat .env 2>/dev/null; } | grep -Eq '^(DATABASE_URL=mysql|DB_HOST=.+)' && echo yes)
+REQUIREMENTS := requirements.txt $(if $(USES_MARIADB),requirements-mysql.txt)
+DEV_REQUIREMENTS := requirements-dev.txt $(REQUIREMENTS)
+
+.PHONY: help install install-dev run test lint format check-migrations schema \
+	messages migrate roles worker beat clean
+
+help:
+	@echo "make run    - install, migrate and serve on http://127.0.0.1:8000"
+	@echo "make test   - lint, migration check, schema check and the test suite"
+	@echo "make format - apply ruff's formatting and import order"
+	@echo "make messages - extract and compile the translation catalogues"
+	@echo "make worker / make beat - a Celery worker / the beat scheduler"
+
+$(BIN)/python:
+	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "MithraPay needs Python 3.11 or newer"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed-runtime: $(BIN)/python $(REQUIREMENTS)
+	$(BIN)/pip install --quiet $(addprefix -r ,$(REQUIREMENTS))
+	touch $@
+
+$(VENV)/.installed-dev: $(BIN)/python $(DEV_REQUIREMENTS)
+	$(BIN)/pip install --quiet $(addprefix -r ,$(DEV_REQUIREMENTS))
+	touch $@ $(VENV)/.installed-runtime
+
+install: $(VENV)/.installed-runtime
+install-dev: $(VENV)/.installed-dev
+
+migrate: install
+	$(BIN)/python manage.py migrate --no-input
+	$(BIN)/python manage.py setup_roles
+
+run: migrate
+	$(BIN)/python manage.py runserver 127.0.0.1:8000
+
+worker: install
+	$(BIN)/celery -A mithrapay worker --loglevel=INFO
+
+beat: install
+	$(BIN)/celery -A mithrapay beat --loglevel=INFO
+
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install-dev
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+check-migrations: install-dev
+	APP_ENV=test $(BIN)/python manage.py makemigrations --check --dry-run
+
+schema: install-dev
+	APP_ENV=test $(BIN)/python manage.py spectacular --validate --fail-on-warn --file /dev/null
+
+test: lint check-migrations schema
+	$(BIN)/pytest
+
+messages: install-dev
+	$(BIN)/python manage.py makemessages --locale fa --no-obsolete --no-location \
+		--ignore '.venv/*' --ignore 'staticfiles/*'
+	$(BIN)/python manage.py compilemessages --locale fa --ignore '.venv/*'
+
+clean:
+	rm -rf $(VENV) staticfiles

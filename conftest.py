@@ -1,0 +1,86 @@
+"""Fixtures shared by every app's tests.
+
+Tests marked ``mariadb`` or ``redis`` need the real server. On a laptop
+without one they skip; with ``MITHRAPAY_REQUIRE_SERVICES=1`` (set by CI) any
+skipped test fails instead, so CI cannot pass on tests it did not run.
+"""
+
+import os
+
+import pytest
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+REQUIRE_SERVICES = os.environ.get("MITHRAPAY_REQUIRE_SERVICES") == "1"
+
+
+def _using_mariadb() -> bool:
+    from django.db import connection
+
+    return connection.vendor == "mysql"
+
+
+def _using_redis() -> bool:
+    from mithrapay.health import cache_backend
+
+    return cache_backend() == "redis"
+
+
+def pytest_runtest_setup(item):
+    if item.get_closest_marker("mariadb") and not _using_mariadb():
+        pytest.skip("needs MariaDB: set DATABASE_URL=mysql://…")
+    if item.get_closest_marker("redis") and not _using_redis():
+        pytest.skip("needs Redis: set REDIS_URL=redis://…")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if REQUIRE_SERVICES and report.skipped:
+        report.outcome = "failed"
+        report.longrepr = (
+            f"skipped where CI requires every test to run: {report.longrepr}"
+        )
+    return report
+
+
+@pytest.fixture(autouse=True)
+def _clean_cache():
+    """Every test starts with an empty cache (OTPs, throttles, catalog pages)."""
+    _clear_cache()
+    yield
+    _clear_cache()
+
+
+def _clear_cache():
+    if hasattr(cache, "delete_pattern"):
+        # Only this project's test keys, never the rest of a shared Redis.
+        cache.delete_pattern("*")
+    else:
+        cache.clear()
+
+
+@pytest.fixture
+def api_client():
+    return APIClient()
+
+
+@pytest.fixture
+def user(db):
+    from accounts.tests.factories import UserFactory
+
+    return UserFactory()
+
+
+@pytest.fixture
+def staff_user(db):
+    from accounts.tests.factories import UserFactory
+
+    return UserFactory(is_staff=True)
+
+
+@pytest.fixture
+def auth_client(user):
+    client = APIClient()
+    client.force_authenticate(user=user)
+    return client

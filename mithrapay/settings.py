@@ -1,0 +1,394 @@
+"""MithraPay settings, read once from the environment and ``.env``.
+
+``APP_ENV`` (development, test, production) alone selects the differences
+between the three; every variable is listed in ``.env.example``.
+"""
+
+import os
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from django.utils.translation import gettext_lazy as _
+
+from mithrapay import environment
+from mithrapay.environment import SettingsError
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+# ENV_FILE names another file than .env (or /dev/null for none).
+env = environment.Reader(
+    environment.read_env_file(Path(os.environ.get("ENV_FILE") or BASE_DIR / ".env"))
+)
+
+APP_ENV = environment.app_env(env)
+IS_PRODUCTION = APP_ENV == "production"
+IS_TEST = APP_ENV == "test"
+
+# --- Secrets -----------------------------------------------------------------
+
+# Placeholders for development and tests only; production refuses them.
+_DEV_SECRET_KEY = "insecure-development-secret-key-do-not-use-in-production"  # noqa: S105
+_DEV_JWT_SECRET = "insecure-development-jwt-secret-do-not-use-in-production"  # noqa: S105
+
+SECRET_KEY = env.str("SECRET_KEY") or ("" if IS_PRODUCTION else _DEV_SECRET_KEY)
+# Tokens are signed with their own key, so rotating one secret does not
+# invalidate the other's artefacts (sessions, password-reset links).
+JWT_SECRET = env.str("JWT_SECRET") or ("" if IS_PRODUCTION else _DEV_JWT_SECRET)
+
+DEBUG = env.bool("DEBUG", False)
+
+ALLOWED_HOSTS = env.list(
+    "ALLOWED_HOSTS",
+    default=() if IS_PRODUCTION else ("localhost", "127.0.0.1", "[::1]", "testserver"),
+)
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS")
+
+# --- Applications ------------------------------------------------------------
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "phonenumber_field",
+    "django_guid",
+    "mithrapay",
+    "accounts",
+    "catalog",
+    "orders",
+    "payments",
+    "blog",
+]
+
+MIDDLEWARE = [
+    "django_guid.middleware.guid_middleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "mithrapay.middleware.BodySizeLimitMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "mithrapay.middleware.ErrorShapeMiddleware",
+]
+
+ROOT_URLCONF = "mithrapay.urls"
+WSGI_APPLICATION = "mithrapay.wsgi.application"
+# Paths answer with and without their trailing slash through the URL
+# patterns themselves, so no redirect ever drops a POST body.
+APPEND_SLASH = False
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database and cache ------------------------------------------------------
+
+DATABASE_URL = environment.database_url(env)
+DATABASES = {
+    "default": environment.database_config(
+        DATABASE_URL,
+        sqlite_path=BASE_DIR / env.str("SQLITE_PATH", "db.sqlite3"),
+        conn_max_age=env.int("CONN_MAX_AGE", 60, minimum=0),
+    )
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = environment.redis_url(env)
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", f"mithrapay-{APP_ENV}"),
+            "OPTIONS": {
+                "SOCKET_CONNECT_TIMEOUT": 1,
+                "SOCKET_TIMEOUT": 1,
+            },
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "mithrapay",
+        }
+    }
+
+# --- Accounts and passwords --------------------------------------------------
+
+AUTH_USER_MODEL = "accounts.User"
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+if IS_TEST:
+    # Hashing speed is not under test; argon2 would dominate the run time.
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+AUTH_PASSWORD_VALIDATORS = [
+    {
+        "NAME": "django.contrib.auth.password_validation."
+        "UserAttributeSimilarityValidator",
+        "OPTIONS": {"user_attributes": ("email", "phone", "first_name", "last_name")},
+    },
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 8},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+PHONENUMBER_DEFAULT_REGION = env.str("PHONE_DEFAULT_REGION", "IR").upper()
+PHONENUMBER_DB_FORMAT = "E164"
+
+OTP_EXPIRE_SECONDS = env.int("OTP_EXPIRE_SECONDS", 120, minimum=30, maximum=600)
+
+# --- Languages and time ------------------------------------------------------
+
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", _("English")), ("fa", _("Persian"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+USE_I18N = True
+USE_TZ = True
+TIME_ZONE = env.str("TIME_ZONE", "UTC")
+
+# --- Money -------------------------------------------------------------------
+
+SHOP_CURRENCY = env.str("SHOP_CURRENCY", "IRR").upper()
+MONEY_MAX_DIGITS = 18
+MONEY_DECIMAL_PLACES = 2
+MONEY_ZERO = Decimal("0.00")
+
+# --- Static files ------------------------------------------------------------
+
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+MEDIA_URL = "/media/"
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", str(BASE_DIR / "media")))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if IS_PRODUCTION
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
+        )
+    },
+}
+# Outside production whitenoise serves straight from the app folders, so the
+# admin is styled without collectstatic, with DEBUG on or off.
+WHITENOISE_USE_FINDERS = not IS_PRODUCTION
+WHITENOISE_AUTOREFRESH = APP_ENV == "development"
+
+# --- Request limits ----------------------------------------------------------
+
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int(
+    "DATA_UPLOAD_MAX_MEMORY_SIZE", 1024 * 1024, minimum=1024
+)
+MAX_UPLOAD_SIZE = env.int("MAX_UPLOAD_SIZE", 20 * 1024 * 1024, minimum=1024)
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+
+# --- API ---------------------------------------------------------------------
+
+API_PAGE_SIZE = env.int("API_PAGE_SIZE", 20, minimum=1, maximum=100)
+API_MAX_PAGE_SIZE = env.int("API_MAX_PAGE_SIZE", 100, minimum=1, maximum=1000)
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework_simplejwt.authentication.JWTAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "mithrapay.pagination.PageNumberPagination",
+    "PAGE_SIZE": API_PAGE_SIZE,
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "rest_framework.filters.SearchFilter",
+        "rest_framework.filters.OrderingFilter",
+    ],
+    "DEFAULT_THROTTLE_CLASSES": ["mithrapay.throttling.ScopedThrottle"],
+    "DEFAULT_SCHEMA_CLASS": "mithrapay.schema.AutoSchema",
+    "EXCEPTION_HANDLER": "mithrapay.errors.api_exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+
+# Each named scope's rate, as "count/period" (10/hour, 10/15m). Only these
+# scopes are limited; there is no global throttle.
+THROTTLE_RATES: dict[str, str] = {}
+
+SIMPLE_JWT = {
+    "SIGNING_KEY": JWT_SECRET,
+    "ALGORITHM": "HS256",
+    "ACCESS_TOKEN_LIFETIME": timedelta(
+        seconds=env.int("JWT_ACCESS_SECONDS", 600, minimum=60)
+    ),
+    "REFRESH_TOKEN_LIFETIME": timedelta(
+        seconds=env.int("JWT_REFRESH_SECONDS", 7 * 86400, minimum=600)
+    ),
+    "AUDIENCE": env.str("JWT_AUDIENCE", "mithrapay-api"),
+    "ISSUER": env.str("JWT_ISSUER", "mithrapay"),
+    "USER_ID_FIELD": "id",
+    "USER_ID_CLAIM": "user_id",
+    "UPDATE_LAST_LOGIN": False,
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "MithraPay API",
+    "DESCRIPTION": (
+        "Digital subscriptions, gift-card codes and accessories: accounts, "
+        "catalog, orders and payments. Every error answers with the Error shape."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX_TRIM": False,
+    # Swagger UI is served from this project, never from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+# --- Background work ---------------------------------------------------------
+
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", REDIS_URL)
+CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", REDIS_URL) or None
+# Without a broker (the embedded default, and tests) tasks run in-process.
+CELERY_TASK_ALWAYS_EAGER = IS_TEST or not CELERY_BROKER_URL
+CELERY_TASK_EAGER_PROPAGATES = IS_TEST
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_TIME_LIMIT = 300
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE = {}
+
+# --- Email -------------------------------------------------------------------
+
+EMAIL_BACKEND = env.str(
+    "EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
+)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", "MithraPay <no-reply@localhost>")
+EMAIL_HOST = env.str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", 25, minimum=1, maximum=65535)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = 10
+
+# --- Logging -----------------------------------------------------------------
+
+LOG_LEVEL = env.choice(
+    "LOG_LEVEL",
+    ("DEBUG", "INFO", "WARNING", "ERROR"),
+    "INFO" if not IS_TEST else "WARNING",
+)
+LOG_FORMAT = env.choice(
+    "LOG_FORMAT", ("text", "json"), "json" if IS_PRODUCTION else "text"
+)
+
+DJANGO_GUID = {
+    "GUID_HEADER_NAME": "X-Request-ID",
+    "VALIDATE_GUID": False,
+    "RETURN_HEADER": True,
+    "EXPOSE_HEADER": True,
+    "UUID_LENGTH": 32,
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"request_id": {"()": "django_guid.log_filters.CorrelationId"}},
+    "formatters": {
+        "text": {
+            "format": "%(asctime)s %(levelname)s [%(correlation_id)s] %(name)s: "
+            "%(message)s",
+        },
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s "
+            "%(correlation_id)s",
+            "rename_fields": {
+                "asctime": "time",
+                "levelname": "level",
+                "name": "logger",
+                "correlation_id": "request_id",
+            },
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id"],
+        },
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+        "django.server": {"level": "INFO"},
+        "celery": {"level": LOG_LEVEL},
+        # django-guid reports every generated request id at INFO.
+        "django_guid": {"level": "WARNING"},
+    },
+}
+
+# --- Security ----------------------------------------------------------------
+
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+CSRF_FAILURE_VIEW = "mithrapay.errors.csrf_failure"
+SESSION_COOKIE_HTTPONLY = True
+
+if IS_PRODUCTION:
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", 31536000, minimum=0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    # The health probe of a load balancer speaks plain HTTP inside the network.
+    SECURE_REDIRECT_EXEMPT = [r"^health/"]
+if env.bool("BEHIND_TLS_PROXY", IS_PRODUCTION):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# --- Production refuses to start on missing or placeholder secrets ------------
+
+if IS_PRODUCTION:
+    environment.check_production(
+        {
+            "SECRET_KEY": SECRET_KEY,
+            "JWT_SECRET": JWT_SECRET,
+            "ALLOWED_HOSTS": ",".join(ALLOWED_HOSTS),
+            "DATABASE_URL": DATABASE_URL,
+            "REDIS_URL": REDIS_URL,
+        }
+    )
+    if SECRET_KEY == JWT_SECRET:
+        raise SettingsError("JWT_SECRET must differ from SECRET_KEY in production")

@@ -1,0 +1,113 @@
+"""Rate limits kept as atomic counters in the cache.
+
+DRF's own throttles read a history list, append to it and write it back, so
+two requests that arrive together can both pass. Here every hit is one atomic
+increment (``INCR`` on Redis, a locked increment in the in-process cache) on a
+fixed window, so a limit holds however many processes share the counter.
+
+Only named scopes are limited; a scope's rate comes from
+``settings.THROTTLE_RATES`` (each one an environment variable).
+"""
+
+import math
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+from django.utils.translation import gettext_lazy as _
+from rest_framework.throttling import BaseThrottle
+
+from mithrapay.environment import parse_rate
+from mithrapay.errors import ApplicationError
+
+
+class RateLimited(ApplicationError):
+    status = 429
+    code = "throttled"
+    default_message = _("Too many requests. Try again later.")
+
+    def __init__(self, *, retry_after: int, code: str | None = None, message=None):
+        super().__init__(message, code=code)
+        self.retry_after = max(1, int(retry_after))
+
+
+@dataclass(frozen=True)
+class Window:
+    count: int
+    limit: int
+    retry_after: int
+
+    @property
+    def exceeded(self) -> bool:
+        return self.count > self.limit
+
+
+def _window_key(scope: str, ident: str, seconds: int, now: float) -> tuple[str, int]:
+    start = int(now // seconds) * seconds
+    return f"rl:{scope}:{ident}:{start}", start + seconds
+
+
+def rate_for(scope: str) -> tuple[int, int]:
+    return parse_rate(settings.THROTTLE_RATES[scope])
+
+
+def hit(scope: str, ident: str) -> Window:
+    """Count one event for ``ident`` in ``scope`` and return the window."""
+    limit, seconds = rate_for(scope)
+    now = time.time()
+    key, ends = _window_key(scope, ident, seconds, now)
+    cache.add(key, 0, timeout=seconds + 1)
+    try:
+        count = cache.incr(key)
+    except ValueError:
+        # The key expired between add() and incr(); start the window again.
+        cache.add(key, 1, timeout=seconds + 1)
+        count = 1
+    return Window(count=count, limit=limit, retry_after=math.ceil(ends - now))
+
+
+def peek(scope: str, ident: str) -> Window:
+    """The window's state without counting an event."""
+    limit, seconds = rate_for(scope)
+    now = time.time()
+    key, ends = _window_key(scope, ident, seconds, now)
+    count = cache.get(key) or 0
+    return Window(count=count, limit=limit, retry_after=math.ceil(ends - now))
+
+
+def consume(scope: str, ident: str, *, code: str | None = None) -> None:
+    """Count one event and raise :class:`RateLimited` past the limit."""
+    window = hit(scope, ident)
+    if window.exceeded:
+        raise RateLimited(retry_after=window.retry_after, code=code)
+
+
+def ensure_below(scope: str, ident: str, *, code: str | None = None) -> None:
+    """Raise :class:`RateLimited` if the limit is already reached."""
+    window = peek(scope, ident)
+    if window.count >= window.limit:
+        raise RateLimited(retry_after=window.retry_after, code=code)
+
+
+class ScopedThrottle(BaseThrottle):
+    """Limit a view by its ``throttle_scope``: per user, or per IP if anonymous.
+
+    Views without a ``throttle_scope`` are not limited.
+    """
+
+    def allow_request(self, request, view):
+        scope = getattr(view, "throttle_scope", None)
+        if not scope:
+            return True
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            ident = f"user:{user.pk}"
+        else:
+            ident = f"ip:{self.get_ident(request)}"
+        window = hit(scope, ident)
+        self._retry_after = window.retry_after
+        return not window.exceeded
+
+    def wait(self):
+        return getattr(self, "_retry_after", None)
