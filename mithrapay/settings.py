@@ -378,6 +378,20 @@ if IS_PRODUCTION:
 if env.bool("BEHIND_TLS_PROXY", IS_PRODUCTION):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+# --- The code vault ----------------------------------------------------------
+
+# Fernet keys for gift-card codes at rest, newest first (comma-separated);
+# never derived from SECRET_KEY. The digest key makes the unique fingerprint
+# that keeps a code from entering the pool twice.
+_DEV_CODE_KEY = "ZGV2ZWxvcG1lbnQtb25seS1jb2RlLWtleS0wMDAwMDA="
+_DEV_DIGEST_KEY = "development-only-code-digest-key"
+CODE_ENCRYPTION_KEYS = env.list(
+    "CODE_ENCRYPTION_KEYS", default=() if IS_PRODUCTION else (_DEV_CODE_KEY,)
+)
+CODE_DIGEST_KEY = env.str("CODE_DIGEST_KEY") or (
+    "" if IS_PRODUCTION else _DEV_DIGEST_KEY
+)
+
 # --- Production refuses to start on missing or placeholder secrets ------------
 
 if IS_PRODUCTION:
@@ -388,7 +402,13 @@ if IS_PRODUCTION:
             "ALLOWED_HOSTS": ",".join(ALLOWED_HOSTS),
             "DATABASE_URL": DATABASE_URL,
             "REDIS_URL": REDIS_URL,
+            "CODE_ENCRYPTION_KEYS": ",".join(CODE_ENCRYPTION_KEYS),
+            "CODE_DIGEST_KEY": CODE_DIGEST_KEY,
         }
     )
+    if _DEV_CODE_KEY in CODE_ENCRYPTION_KEYS or CODE_DIGEST_KEY == _DEV_DIGEST_KEY:
+        raise SettingsError(
+            "CODE_ENCRYPTION_KEYS and CODE_DIGEST_KEY must be real keys in production"
+        )
     if SECRET_KEY == JWT_SECRET:
         raise SettingsError("JWT_SECRET must differ from SECRET_KEY in production")

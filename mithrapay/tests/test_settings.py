@@ -20,6 +20,8 @@ PRODUCTION_ENV = {
     "ALLOWED_HOSTS": "shop.example.com",
     "DATABASE_URL": "mysql://shop:pw@db.internal:3306/mithrapay",
     "REDIS_URL": "redis://cache.internal:6379/0",
+    "CODE_ENCRYPTION_KEYS": "rF0qXvT4CHH5CXj9r_zBSpduI8VLwlqiPqwKwLThVLI=",
+    "CODE_DIGEST_KEY": "digest-key-for-tests-4f1c9a7e2b",
 }
 
 
@@ -118,8 +120,7 @@ def run_manage(*args, env_overrides, cwd=BASE_DIR):
     env = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(("DB_", "DJANGO_"))
-        and key not in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "JWT_SECRET")
+        if not key.startswith(("DB_", "DJANGO_")) and key not in PRODUCTION_ENV
     }
     env["ENV_FILE"] = "/dev/null"
     env.update(env_overrides)
@@ -136,7 +137,15 @@ def run_manage(*args, env_overrides, cwd=BASE_DIR):
 
 @pytest.mark.parametrize(
     "missing",
-    ["SECRET_KEY", "JWT_SECRET", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL"],
+    [
+        "SECRET_KEY",
+        "JWT_SECRET",
+        "ALLOWED_HOSTS",
+        "DATABASE_URL",
+        "REDIS_URL",
+        "CODE_ENCRYPTION_KEYS",
+        "CODE_DIGEST_KEY",
+    ],
 )
 def test_production_refuses_to_start_without_a_required_value(missing):
     overrides = {k: v for k, v in PRODUCTION_ENV.items() if k != missing}
