@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "phonenumber_field",
     "django_guid",
+    "constance",
     "mithrapay",
     "accounts",
     "catalog",
@@ -377,6 +378,46 @@ if IS_PRODUCTION:
     SECURE_REDIRECT_EXEMPT = [r"^health/"]
 if env.bool("BEHIND_TLS_PROXY", IS_PRODUCTION):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# --- Site settings staff change in the admin (django-constance) -------------
+
+# Each Django setting below is the initial value; once staff save a value in
+# the admin, the stored one wins, without a restart.
+SUPPORT_PHONE = env.str("SUPPORT_PHONE")
+SUPPORT_EMAIL = env.str("SUPPORT_EMAIL")
+NOTICE_BANNER = env.str("NOTICE_BANNER")
+MAINTENANCE_MODE = env.bool("MAINTENANCE_MODE", False)
+ORDER_RESERVATION_MINUTES = env.int(
+    "ORDER_RESERVATION_MINUTES", 15, minimum=1, maximum=1440
+)
+RENEWAL_REMINDER_DAYS = env.int("RENEWAL_REMINDER_DAYS", 3, minimum=1, maximum=60)
+
+CONSTANCE_BACKEND = "constance.backends.database.DatabaseBackend"
+# Stored values are cached in Redis when there is one. Constance refuses an
+# in-process cache (each process would keep its own stale copy), so without
+# Redis every read goes to the database.
+CONSTANCE_DATABASE_CACHE_BACKEND = "default" if REDIS_URL else None
+CONSTANCE_SUPERUSER_ONLY = False
+CONSTANCE_CONFIG = {
+    "SUPPORT_PHONE": (SUPPORT_PHONE, _("Support phone shown to customers"), str),
+    "SUPPORT_EMAIL": (SUPPORT_EMAIL, _("Support email shown to customers"), str),
+    "NOTICE_BANNER": (NOTICE_BANNER, _("Notice banner text; empty hides it"), str),
+    "MAINTENANCE_MODE": (
+        MAINTENANCE_MODE,
+        _("Maintenance: registration, orders, payments and profile writes pause"),
+        bool,
+    ),
+    "ORDER_RESERVATION_MINUTES": (
+        ORDER_RESERVATION_MINUTES,
+        _("Minutes an unpaid order holds its codes and stock"),
+        int,
+    ),
+    "RENEWAL_REMINDER_DAYS": (
+        RENEWAL_REMINDER_DAYS,
+        _("Days before a subscription ends to remind the customer"),
+        int,
+    ),
+}
 
 # --- The code vault ----------------------------------------------------------
 
