@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from mithrapay.views import ReadyView, RootView
+from mithrapay.views import PublicSettingsView, ReadyView, RootView
 
 admin.site.site_header = _("MithraPay back office")
 admin.site.site_title = _("MithraPay back office")
@@ -18,6 +18,7 @@ handler500 = "mithrapay.errors.server_error"
 urlpatterns = [
     path("", RootView.as_view(), name="root"),
     re_path(r"^health/ready/?$", ReadyView.as_view(), name="health-ready"),
+    re_path(r"^settings/public/?$", PublicSettingsView.as_view(), name="settings"),
     re_path(r"^api/schema/?$", SpectacularAPIView.as_view(), name="schema"),
     re_path(
         r"^api/docs/?$",

@@ -7,7 +7,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from mithrapay import health
+from mithrapay import health, site_settings
 
 
 class RootView(APIView):
@@ -81,3 +81,27 @@ class ReadyView(APIView):
         }
         code = HTTPStatus.SERVICE_UNAVAILABLE if failed else HTTPStatus.OK
         return Response(body, status=code, headers={"Cache-Control": "no-store"})
+
+
+_PublicSettings = inline_serializer(
+    "PublicSettings",
+    {
+        "support_phone": serializers.CharField(help_text="E.164, or empty"),
+        "support_email": serializers.CharField(help_text="an email, or empty"),
+        "notice_banner": serializers.CharField(help_text="empty: show no banner"),
+        "maintenance": serializers.BooleanField(
+            help_text="true while orders, registration and profile writes pause"
+        ),
+    },
+)
+
+
+class PublicSettingsView(APIView):
+    """The site settings customers may see; staff change them in the admin."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(summary="Site settings customers may see", responses=_PublicSettings)
+    def get(self, request):
+        return Response(site_settings.public_settings())

@@ -1,0 +1,61 @@
+"""Reads of the blog as customers see it: only live posts."""
+
+from django.db.models import Prefetch, Q, QuerySet
+
+from blog.errors import UnknownTag
+from blog.models import Post, Tag
+from catalog.models import Product
+
+
+def post_list(*, tag: str = "", search: str = "") -> QuerySet[Post]:
+    """Live posts, newest first, without their bodies.
+
+    An unknown ``tag`` is not checked here (that would cost a query on
+    every page); :func:`check_tag_exists` runs only when a tag matched
+    nothing.
+    """
+    posts = (
+        Post.objects.live()
+        .select_related("author")
+        .prefetch_related(Prefetch("tags", queryset=Tag.objects.order_by("name")))
+        .defer("body", "rendered_html")
+        .order_by("-published_at", "-id")
+    )
+    if tag:
+        posts = posts.filter(tags__slug=tag)
+    if search:
+        posts = posts.filter(Q(title__icontains=search) | Q(body__icontains=search))
+    return posts
+
+
+def check_tag_exists(*, slug: str) -> None:
+    if not Tag.objects.filter(slug=slug).exists():
+        raise UnknownTag(fields={"tag": [str(UnknownTag.default_message)]})
+
+
+def post_get_live(*, slug: str) -> Post:
+    """The live post with this slug; drafts and scheduled posts do not exist."""
+    return (
+        Post.objects.live()
+        .select_related("author")
+        .prefetch_related(
+            Prefetch("tags", queryset=Tag.objects.order_by("name")),
+            Prefetch(
+                "products",
+                queryset=Product.objects.filter(is_active=True)
+                .only("id", "name", "slug")
+                .order_by("name", "id"),
+                to_attr="active_products",
+            ),
+        )
+        .get(slug=slug)
+    )
+
+
+def post_feed_items(*, limit: int) -> list[Post]:
+    return list(
+        Post.objects.live()
+        .select_related("author")
+        .prefetch_related(Prefetch("tags", queryset=Tag.objects.order_by("name")))
+        .order_by("-published_at", "-id")[:limit]
+    )
