@@ -1,0 +1,141 @@
+"""Moves of codes and stock between available, reserved and sold.
+
+The orders services call these inside their own transaction; every function
+here assumes it runs in one (``transaction.atomic``) and leaves the commit to
+the caller. Row locks are taken in a stable order: codes of the lower
+variant id first, then stock rows by variant id.
+"""
+
+import logging
+from collections.abc import Iterable
+
+from django.db import connection
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from catalog import vault
+from catalog.models import DigitalCode, Variant
+from mithrapay.errors import Conflict
+
+logger = logging.getLogger(__name__)
+
+
+class OutOfStock(Conflict):
+    code = "out_of_stock"
+    default_message = _("Not enough of this item is available.")
+
+    def __init__(self, *, variant_id: int, sku: str):
+        super().__init__(
+            _("Not enough of %(sku)s is available.") % {"sku": sku},
+            fields={
+                "items": [_("Variant %(id)s is out of stock.") % {"id": variant_id}]
+            },
+        )
+        self.variant_id = variant_id
+
+
+def _lock_available(queryset, limit: int) -> list[int]:
+    """Lock up to ``limit`` rows of ``queryset`` and return their ids.
+
+    ``SKIP LOCKED`` (MariaDB 10.6+) lets concurrent buyers take different
+    codes instead of queueing on the same first rows. SQLite has no row
+    locks: it serialises writers, so a plain select is correct there.
+    """
+    if connection.features.has_select_for_update_skip_locked:
+        queryset = queryset.select_for_update(skip_locked=True)
+    else:
+        queryset = queryset.select_for_update()
+    return list(queryset.values_list("id", flat=True)[:limit])
+
+
+def codes_reserve(*, variant: Variant, quantity: int) -> list[int]:
+    """Reserve ``quantity`` available codes of ``variant``; soonest expiry
+    first, codes without an expiry last. Returns their ids, or raises
+    :class:`OutOfStock` having reserved nothing.
+
+    Two index-ordered reads instead of one ``ORDER BY expires_at IS NULL``:
+    that expression forces a filesort, and a locking read that sorts locks
+    every matching row before the LIMIT applies, so one buyer would hold the
+    whole pool and concurrent buyers, skipping locked rows, would see none.
+    """
+    available = DigitalCode.objects.filter(
+        variant_id=variant.pk, status=DigitalCode.Status.AVAILABLE
+    )
+    ids = _lock_available(
+        available.filter(expires_at__isnull=False).order_by("expires_at", "id"),
+        quantity,
+    )
+    if len(ids) < quantity:
+        ids += _lock_available(
+            available.filter(expires_at__isnull=True).order_by("id"),
+            quantity - len(ids),
+        )
+    if len(ids) < quantity:
+        raise OutOfStock(variant_id=variant.pk, sku=variant.sku)
+
+    DigitalCode.objects.filter(id__in=ids).update(
+        status=DigitalCode.Status.RESERVED, reserved_at=timezone.now()
+    )
+    return ids
+
+
+def codes_release(*, code_ids: Iterable[int]) -> int:
+    """Return reserved codes to the pool; sold and void codes stay as they are."""
+    return DigitalCode.objects.filter(
+        id__in=list(code_ids), status=DigitalCode.Status.RESERVED
+    ).update(status=DigitalCode.Status.AVAILABLE, reserved_at=None)
+
+
+def codes_sell(*, code_ids: Iterable[int]) -> int:
+    """Mark reserved codes sold; returns how many moved."""
+    return DigitalCode.objects.filter(
+        id__in=list(code_ids), status=DigitalCode.Status.RESERVED
+    ).update(status=DigitalCode.Status.SOLD, sold_at=timezone.now())
+
+
+def codes_available_exist(*, variant_id: int) -> bool:
+    return DigitalCode.objects.filter(
+        variant_id=variant_id, status=DigitalCode.Status.AVAILABLE
+    ).exists()
+
+
+def stock_reserve(*, variant: Variant, quantity: int) -> None:
+    """Take ``quantity`` units of a physical variant, never below zero.
+
+    One conditional UPDATE: the row lock it takes makes concurrent buyers
+    queue, and the ``stock >= quantity`` condition is re-checked on the
+    latest committed value, so two buyers cannot both take the last unit.
+    """
+    taken = Variant.objects.filter(pk=variant.pk, stock__gte=quantity).update(
+        stock=F("stock") - quantity
+    )
+    if not taken:
+        raise OutOfStock(variant_id=variant.pk, sku=variant.sku)
+
+
+def stock_release(*, variant_id: int, quantity: int) -> None:
+    Variant.objects.filter(pk=variant_id).update(stock=F("stock") + quantity)
+
+
+def codes_plaintext(*, code_ids: Iterable[int]) -> dict[int, dict]:
+    """The decrypted code, PIN and serial of sold codes, by id.
+
+    For showing a paid order's codes to its owner; callers check ownership.
+    Raises ``VaultError`` if a code cannot be decrypted rather than showing
+    anything in its place.
+    """
+    codes = DigitalCode.objects.filter(
+        id__in=list(code_ids), status=DigitalCode.Status.SOLD
+    ).only("id", "code_encrypted", "pin_encrypted", "serial_encrypted", "expires_at")
+    return {
+        code.pk: {
+            "code": vault.decrypt(code.code_encrypted),
+            "pin": vault.decrypt(code.pin_encrypted) if code.pin_encrypted else "",
+            "serial": vault.decrypt(code.serial_encrypted)
+            if code.serial_encrypted
+            else "",
+            "expires_at": code.expires_at,
+        }
+        for code in codes
+    }

@@ -1,0 +1,109 @@
+"""``Idempotency-Key`` for order creation.
+
+The first request with a key claims it by inserting a row (the unique
+``(user, key)`` pair makes the claim atomic across processes), runs, and
+stores its answer. A repeat with the same body gets that answer again; a
+repeat with another body is refused (422), and a repeat while the first is
+still running is told so (409).
+"""
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from mithrapay.errors import ApplicationError, Conflict
+from orders.models import IdempotencyKey
+
+MAX_KEY_LENGTH = 255
+
+
+class KeyReused(ApplicationError):
+    status = 422
+    code = "idempotency_key_reused"
+    default_message = _("This Idempotency-Key was used with a different request.")
+
+
+class RequestInProgress(Conflict):
+    code = "request_in_progress"
+    default_message = _("A request with this Idempotency-Key is still being processed.")
+
+
+class KeyInvalid(ApplicationError):
+    code = "idempotency_key_invalid"
+    default_message = _(
+        "The Idempotency-Key header must be 1 to 255 printable characters."
+    )
+
+
+@dataclass(frozen=True)
+class Replay:
+    status: int
+    body: dict
+
+
+def fingerprint(payload) -> str:
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def validate_key(key: str) -> str:
+    if not 1 <= len(key) <= MAX_KEY_LENGTH or not key.isprintable():
+        raise KeyInvalid()
+    return key
+
+
+def claim(*, user, key: str, payload) -> IdempotencyKey | Replay:
+    """Claim ``key`` for this request, or return the first request's answer.
+
+    Runs in its own short transaction, committed before the order is made, so
+    a concurrent duplicate sees the claim at once.
+    """
+    digest = fingerprint(payload)
+    now = timezone.now()
+    for _attempt in range(2):
+        try:
+            with transaction.atomic():
+                return IdempotencyKey.objects.create(
+                    user=user,
+                    key=key,
+                    fingerprint=digest,
+                    expires_at=now + timedelta(hours=settings.IDEMPOTENCY_KEY_HOURS),
+                )
+        except IntegrityError:
+            existing = IdempotencyKey.objects.filter(user=user, key=key).first()
+            if existing is None:
+                continue  # released between our insert and our read
+            if existing.expires_at <= now:
+                existing.delete()
+                continue
+            if existing.fingerprint != digest:
+                raise KeyReused() from None
+            if not existing.completed:
+                raise RequestInProgress() from None
+            return Replay(status=existing.response_status, body=existing.response_body)
+    raise RequestInProgress()
+
+
+def complete(record: IdempotencyKey, *, status: int, body) -> None:
+    IdempotencyKey.objects.filter(pk=record.pk).update(
+        completed=True, response_status=status, response_body=body
+    )
+
+
+def release(record: IdempotencyKey) -> None:
+    """Forget the claim so the client can retry (the request failed in a way
+    that says nothing about the order, such as a lock timeout)."""
+    IdempotencyKey.objects.filter(pk=record.pk).delete()
+
+
+def purge_expired(*, now=None) -> int:
+    deleted, _by_model = IdempotencyKey.objects.filter(
+        expires_at__lte=now or timezone.now()
+    ).delete()
+    return deleted

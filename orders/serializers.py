@@ -1,0 +1,157 @@
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from accounts.phones import normalize_phone
+from orders.models import Order, OrderItem, Subscription
+from orders.services import MAX_LINES
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """An integer given as a JSON number: ``"2"``, ``2.0`` and ``true`` are
+    refused rather than coerced."""
+
+    default_error_messages = {"invalid": _("Give a whole number.")}
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class OrderLineSerializer(serializers.Serializer):
+    variant = StrictIntegerField(min_value=1, max_value=2**62)
+    quantity = StrictIntegerField(min_value=1, max_value=1000)
+    inputs = serializers.DictField(
+        child=serializers.CharField(max_length=254, allow_blank=True), required=False
+    )
+
+
+class ShippingAddressSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    phone = serializers.CharField(max_length=32)
+    line1 = serializers.CharField(max_length=200)
+    line2 = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    city = serializers.CharField(max_length=100)
+    postal_code = serializers.RegexField(r"^[0-9A-Za-z -]{3,12}$", max_length=12)
+    country = serializers.RegexField(r"^[A-Z]{2}$", required=False, default="IR")
+
+    def validate_phone(self, value):
+        try:
+            return normalize_phone(value)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from None
+
+
+class OrderCreateSerializer(serializers.Serializer):
+    items = OrderLineSerializer(many=True, min_length=1, max_length=MAX_LINES)
+    shipping_address = ShippingAddressSerializer(required=False, allow_null=True)
+    note = serializers.CharField(max_length=1000, required=False, allow_blank=True)
+
+    def validate_items(self, items):
+        variants = [line["variant"] for line in items]
+        if len(set(variants)) != len(variants):
+            raise serializers.ValidationError(
+                _("Each variant may appear on one line only; raise its quantity."),
+                code="duplicate_line",
+            )
+        return items
+
+
+class DeliveredCodeSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    pin = serializers.CharField()
+    serial = serializers.CharField()
+    expires_at = serializers.DateField(allow_null=True)
+
+
+class OrderItemSerializer(serializers.ModelSerializer):
+    variant = serializers.IntegerField(source="variant_id")
+    codes = serializers.SerializerMethodField()
+
+    class Meta:
+        model = OrderItem
+        fields = (
+            "id",
+            "variant",
+            "product_name",
+            "variant_name",
+            "sku",
+            "kind",
+            "fulfilment",
+            "unit_price",
+            "quantity",
+            "line_total",
+            "inputs",
+            "status",
+            "tracking_number",
+            "fulfilled_at",
+            "codes",
+        )
+        read_only_fields = fields
+
+    def get_codes(self, item) -> list[DeliveredCodeSerializer]:
+        codes = self.context.get("codes", {}).get(item.pk, [])
+        return DeliveredCodeSerializer(codes, many=True).data
+
+
+class OrderSerializer(serializers.ModelSerializer):
+    items = OrderItemSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Order
+        fields = (
+            "id",
+            "number",
+            "status",
+            "subtotal",
+            "total",
+            "currency",
+            "expires_at",
+            "shipping_address",
+            "note",
+            "items",
+            "created_at",
+            "paid_at",
+            "fulfilled_at",
+            "cancelled_at",
+            "expired_at",
+            "refunded_at",
+        )
+        read_only_fields = fields
+
+
+class SubscriptionSerializer(serializers.ModelSerializer):
+    days_left = serializers.SerializerMethodField()
+    status = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Subscription
+        fields = (
+            "id",
+            "service",
+            "plan",
+            "account",
+            "status",
+            "starts_at",
+            "ends_at",
+            "days_left",
+        )
+        read_only_fields = fields
+
+    def get_status(self, subscription) -> str:
+        if (
+            subscription.status == Subscription.Status.ACTIVE
+            and subscription.ends_at <= timezone.now()
+        ):
+            return Subscription.Status.ENDED
+        return subscription.status
+
+    def get_days_left(self, subscription) -> int:
+        remaining = subscription.ends_at - timezone.now()
+        if remaining.total_seconds() <= 0:
+            return 0
+        return remaining.days + (
+            1 if remaining.seconds or remaining.microseconds else 0
+        )

@@ -1,0 +1,417 @@
+"""Writes of the orders app: creation with reservation, cancel, expiry,
+fulfilment and the customer's subscriptions.
+
+Every state change of an order goes through :func:`_transition`, which
+refuses illegal moves and records an :class:`OrderEvent`.
+"""
+
+import logging
+import secrets
+from datetime import timedelta
+from decimal import Decimal
+
+from constance import config
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import User
+from catalog import inventory
+from catalog.customer_fields import clean_inputs
+from catalog.models import Variant
+from mithrapay.errors import ApplicationError, Conflict
+from mithrapay.transactions import retry_on_lock_conflict
+from orders.models import ItemCode, Order, OrderEvent, OrderItem, Subscription
+
+logger = logging.getLogger(__name__)
+
+MAX_LINES = 20
+NUMBER_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L
+NUMBER_LENGTH = 8
+
+Status = Order.Status
+Event = OrderEvent.Kind
+Actor = OrderEvent.Actor
+
+# The only legal moves. Expired and cancelled orders can still become paid:
+# a payment that arrives late re-reserves what it can (payments app).
+TRANSITIONS: dict[str, set[str]] = {
+    Status.PENDING_PAYMENT: {Status.PAID, Status.CANCELLED, Status.EXPIRED},
+    Status.EXPIRED: {Status.PAID},
+    Status.CANCELLED: {Status.PAID},
+    Status.PAID: {Status.PARTIALLY_FULFILLED, Status.FULFILLED, Status.REFUNDED},
+    Status.PARTIALLY_FULFILLED: {Status.FULFILLED, Status.REFUNDED},
+    Status.FULFILLED: {Status.REFUNDED},
+    Status.REFUNDED: set(),
+}
+TIMESTAMPS = {
+    Status.PAID: "paid_at",
+    Status.FULFILLED: "fulfilled_at",
+    Status.CANCELLED: "cancelled_at",
+    Status.EXPIRED: "expired_at",
+    Status.REFUNDED: "refunded_at",
+}
+
+
+class InvalidTransition(Conflict):
+    code = "invalid_transition"
+    default_message = _("The order cannot move to that state from its current one.")
+
+
+class TooManyPendingOrders(Conflict):
+    code = "too_many_pending_orders"
+    default_message = _("Pay or cancel an unpaid order before starting another.")
+
+
+class VariantUnavailable(ApplicationError):
+    code = "variant_unavailable"
+    default_message = _("This item is not for sale.")
+
+
+class OrderInvalid(ApplicationError):
+    code = "validation_error"
+    default_message = _("Some fields are not valid.")
+
+
+def _record(order, kind, *, actor, user=None, message="", data=None) -> OrderEvent:
+    return OrderEvent.objects.create(
+        order=order, kind=kind, actor=actor, user=user, message=message, data=data or {}
+    )
+
+
+def _transition(order: Order, to: str, *, actor: str, user=None, message="", data=None):
+    """Move a locked ``order`` to ``to`` and record the event, or refuse."""
+    if to not in TRANSITIONS[order.status]:
+        raise InvalidTransition(
+            _("An order that is %(status)s cannot become %(to)s.")
+            % {"status": order.status, "to": to}
+        )
+    previous = order.status
+    order.status = to
+    fields = ["status", "updated_at"]
+    if to in TIMESTAMPS:
+        setattr(order, TIMESTAMPS[to], timezone.now())
+        fields.append(TIMESTAMPS[to])
+    order.save(update_fields=fields)
+    _record(
+        order,
+        to,
+        actor=actor,
+        user=user,
+        message=message,
+        data={"from": previous, **(data or {})},
+    )
+    logger.info(
+        "order moved",
+        extra={"order_id": order.pk, "from_status": previous, "to_status": to},
+    )
+
+
+def _new_number() -> str:
+    return "MP-" + "".join(
+        secrets.choice(NUMBER_ALPHABET) for _ in range(NUMBER_LENGTH)
+    )
+
+
+def _validate_lines(lines: list[dict], variants: dict[int, Variant]) -> list[dict]:
+    """Check each line against its variant; returns the lines with cleaned
+    inputs. Raises one error naming every bad line."""
+    errors: dict[str, dict] = {}
+    cleaned = []
+    for index, line in enumerate(lines):
+        variant = variants.get(line["variant"])
+        problems: dict[str, list] = {}
+        if variant is None or not variant.is_active or not variant.product.is_active:
+            problems["variant"] = [_("This item is not for sale.")]
+        else:
+            if line["quantity"] > variant.max_per_order:
+                problems["quantity"] = [
+                    _("At most %(limit)s of this item per order.")
+                    % {"limit": variant.max_per_order}
+                ]
+            try:
+                inputs = clean_inputs(variant.customer_fields, line.get("inputs"))
+            except ValidationError as exc:
+                problems["inputs"] = (
+                    exc.message_dict if hasattr(exc, "error_dict") else exc.messages
+                )
+            else:
+                cleaned.append({**line, "inputs": inputs, "obj": variant})
+        if problems:
+            errors[str(index)] = problems
+    if errors:
+        raise OrderInvalid(fields={"items": errors})
+    return cleaned
+
+
+@retry_on_lock_conflict
+def order_create(
+    *,
+    user: User,
+    lines: list[dict],
+    shipping_address: dict | None = None,
+    note: str = "",
+) -> Order:
+    """Create an order and reserve everything it needs, all or nothing.
+
+    ``lines`` are ``{"variant": id, "quantity": n, "inputs": {...}}`` with
+    distinct variants (the serializer checks shape and types). Prices and
+    totals come from the catalog, never from the client.
+    """
+    if not 1 <= len(lines) <= MAX_LINES:
+        raise OrderInvalid(fields={"items": [_("Order between 1 and 20 lines.")]})
+    variants = Variant.objects.select_related("product").in_bulk(
+        [line["variant"] for line in lines]
+    )
+    lines = _validate_lines(lines, variants)
+    needs_shipping = any(
+        line["obj"].fulfilment == Variant.Fulfilment.SHIPMENT for line in lines
+    )
+    if needs_shipping and not shipping_address:
+        raise OrderInvalid(
+            fields={
+                "shipping_address": [_("A shipping address is needed for this order.")]
+            }
+        )
+
+    with transaction.atomic():
+        # The customer's row serialises their concurrent checkouts, so the
+        # unpaid-order cap holds even for simultaneous requests.
+        User.objects.select_for_update().only("id").get(pk=user.pk)
+        pending = Order.objects.filter(user=user, status=Status.PENDING_PAYMENT).count()
+        if pending >= settings.MAX_PENDING_ORDERS:
+            raise TooManyPendingOrders()
+
+        order = _order_insert(
+            user, lines, shipping_address if needs_shipping else None, note
+        )
+        emptied = _reserve(order)
+        _record(order, Event.CREATED, actor=Actor.CUSTOMER, user=user)
+
+    if emptied:
+        # A variant just went out of stock: cached catalog pages must say so.
+        transaction.on_commit(_catalog_changed)
+    logger.info("order created", extra={"order_id": order.pk, "user_id": user.pk})
+    return order
+
+
+def _catalog_changed():
+    from catalog import services as catalog_services
+
+    bump = getattr(catalog_services, "catalog_version_bump", None)
+    if bump is not None:
+        bump()
+
+
+def _order_insert(user, lines, shipping_address, note) -> Order:
+    subtotal = sum(
+        (line["obj"].price * line["quantity"] for line in lines), Decimal("0.00")
+    )
+    for _attempt in range(3):
+        try:
+            with transaction.atomic():
+                order = Order.objects.create(
+                    number=_new_number(),
+                    user=user,
+                    subtotal=subtotal,
+                    total=subtotal,
+                    currency=settings.SHOP_CURRENCY,
+                    expires_at=timezone.now()
+                    + timedelta(minutes=config.ORDER_RESERVATION_MINUTES),
+                    shipping_address=shipping_address,
+                    note=note,
+                )
+            break
+        except IntegrityError:  # a number already taken: draw another
+            continue
+    else:
+        raise Conflict(code="order_number_exhausted")
+
+    OrderItem.objects.bulk_create(
+        [
+            OrderItem(
+                order=order,
+                variant=line["obj"],
+                product_name=line["obj"].product.name,
+                variant_name=line["obj"].name,
+                sku=line["obj"].sku,
+                kind=line["obj"].product.kind,
+                fulfilment=line["obj"].fulfilment,
+                unit_price=line["obj"].price,
+                quantity=line["quantity"],
+                line_total=line["obj"].price * line["quantity"],
+                duration_days=line["obj"].duration_days,
+                inputs=line["inputs"],
+            )
+            for line in lines
+        ]
+    )
+    return order
+
+
+def _reserve(order: Order) -> list[int]:
+    """Reserve the codes and stock of every item, in variant-id order so
+    concurrent checkouts lock rows in the same order. Returns the code
+    variants whose pool this emptied."""
+    items = sorted(order.items.select_related("variant"), key=lambda i: i.variant_id)
+    links = []
+    emptied = []
+    for item in items:
+        if item.fulfilment == Variant.Fulfilment.CODE:
+            code_ids = inventory.codes_reserve(
+                variant=item.variant, quantity=item.quantity
+            )
+            links += [ItemCode(item=item, code_id=code_id) for code_id in code_ids]
+            if not inventory.codes_available_exist(variant_id=item.variant_id):
+                emptied.append(item.variant_id)
+        elif item.fulfilment == Variant.Fulfilment.SHIPMENT:
+            inventory.stock_reserve(variant=item.variant, quantity=item.quantity)
+    ItemCode.objects.bulk_create(links)
+    _record(order, Event.RESERVED, actor=Actor.SYSTEM, data={"codes": len(links)})
+    return emptied
+
+
+def _release(order: Order) -> None:
+    """Give back what a locked, unpaid ``order`` holds."""
+    links = ItemCode.objects.filter(item__order=order)
+    code_ids = list(links.values_list("code_id", flat=True))
+    refilled = inventory.codes_release(code_ids=code_ids)
+    links.delete()
+    items = order.items.exclude(status=OrderItem.Status.RELEASED).order_by("variant_id")
+    for item in items:
+        if item.fulfilment == Variant.Fulfilment.SHIPMENT:
+            inventory.stock_release(variant_id=item.variant_id, quantity=item.quantity)
+    order.items.update(status=OrderItem.Status.RELEASED)
+    if refilled:
+        transaction.on_commit(_catalog_changed)
+
+
+def _lock(order_id: int) -> Order:
+    return Order.objects.select_for_update().get(pk=order_id)
+
+
+@retry_on_lock_conflict
+def order_cancel(*, order: Order, user: User, by_staff: bool = False) -> Order:
+    """Cancel an unpaid order and release what it reserved."""
+    with transaction.atomic():
+        # Locking the order first makes cancel, expiry and payment of the
+        # same order take turns; each re-checks the status it finds.
+        locked = _lock(order.pk)
+        if locked.status != Status.PENDING_PAYMENT:
+            raise InvalidTransition(_("Only an unpaid order can be cancelled."))
+        _release(locked)
+        _transition(
+            locked,
+            Status.CANCELLED,
+            actor=Actor.STAFF if by_staff else Actor.CUSTOMER,
+            user=user,
+        )
+    return locked
+
+
+@retry_on_lock_conflict
+def order_expire(*, order_id: int, now=None) -> bool:
+    """Expire one overdue unpaid order; False when another process got there
+    first or it is no longer overdue."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = _lock(order_id)
+        if locked.status != Status.PENDING_PAYMENT or locked.expires_at > now:
+            return False
+        _release(locked)
+        _transition(locked, Status.EXPIRED, actor=Actor.SYSTEM)
+    return True
+
+
+def orders_expire_overdue(*, now=None, batch_size: int = 200) -> int:
+    """Expire every overdue unpaid order, in batches; safe to run twice at
+    once (each order is re-checked under its lock). Returns how many this
+    run expired."""
+    now = now or timezone.now()
+    expired = 0
+    last_id = 0
+    while True:
+        ids = list(
+            Order.objects.filter(
+                status=Status.PENDING_PAYMENT, expires_at__lte=now, id__gt=last_id
+            )
+            .order_by("id")
+            .values_list("id", flat=True)[:batch_size]
+        )
+        if not ids:
+            return expired
+        for order_id in ids:
+            expired += order_expire(order_id=order_id, now=now)
+        last_id = ids[-1]
+
+
+def order_add_note(*, order: Order, user: User, message: str) -> OrderEvent:
+    return _record(order, Event.NOTE, actor=Actor.STAFF, user=user, message=message)
+
+
+def _subscription_account(item: OrderItem) -> str:
+    for name in ("account_email", "account_username", "account_phone"):
+        if item.inputs.get(name):
+            return str(item.inputs[name]).lower()
+    return ""
+
+
+@transaction.atomic
+def subscription_grant(*, item: OrderItem) -> Subscription:
+    """Start, or extend, the customer's subscription for a fulfilled item.
+
+    Buying the same product again for the same account extends from the
+    current end when it has not passed yet, otherwise from now.
+    """
+    order = item.order
+    product = item.variant.product
+    days = item.duration_days or item.variant.duration_days or 0
+    length = timedelta(days=days * item.quantity)
+    account = _subscription_account(item)
+    now = timezone.now()
+
+    # The customer's row serialises two grants for the same plan, which would
+    # otherwise both start a new subscription instead of one extending.
+    User.objects.select_for_update().only("id").get(pk=order.user_id)
+    current = (
+        Subscription.objects.select_for_update()
+        .filter(
+            user_id=order.user_id,
+            product=product,
+            account=account,
+            status=Subscription.Status.ACTIVE,
+            ends_at__gt=now,
+        )
+        .order_by("-ends_at")
+        .first()
+    )
+    if current is not None:
+        current.ends_at += length
+        current.item = item
+        current.reminder_sent_for = None
+        current.save(
+            update_fields=["ends_at", "item", "reminder_sent_for", "updated_at"]
+        )
+        logger.info("subscription extended", extra={"subscription_id": current.pk})
+        return current
+    subscription = Subscription.objects.create(
+        user_id=order.user_id,
+        item=item,
+        product=product,
+        service=product.brand,
+        plan=item.variant_name,
+        account=account,
+        starts_at=now,
+        ends_at=now + length,
+    )
+    logger.info("subscription started", extra={"subscription_id": subscription.pk})
+    return subscription
+
+
+def order_codes_mark_revealed(*, order: Order) -> int:
+    """Record the first time the owner was shown the order's codes."""
+    return ItemCode.objects.filter(item__order=order, revealed_at__isnull=True).update(
+        revealed_at=timezone.now()
+    )
