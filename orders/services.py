@@ -184,10 +184,15 @@ def order_create(
         if pending >= settings.MAX_PENDING_ORDERS:
             raise TooManyPendingOrders()
 
+        # Reserve before inserting the items: an item's foreign key takes a
+        # shared lock on its variant row, and a shared lock held while
+        # waiting for the stock row's exclusive lock would deadlock two
+        # buyers of the same physical variant.
+        reserved, emptied = _reserve(lines)
         order = _order_insert(
             user, lines, shipping_address if needs_shipping else None, note
         )
-        emptied = _reserve(order)
+        _link_codes(order, reserved)
         _record(order, Event.CREATED, actor=Actor.CUSTOMER, user=user)
 
     if emptied:
@@ -251,26 +256,36 @@ def _order_insert(user, lines, shipping_address, note) -> Order:
     return order
 
 
-def _reserve(order: Order) -> list[int]:
-    """Reserve the codes and stock of every item, in variant-id order so
-    concurrent checkouts lock rows in the same order. Returns the code
-    variants whose pool this emptied."""
-    items = sorted(order.items.select_related("variant"), key=lambda i: i.variant_id)
-    links = []
+def _reserve(lines: list[dict]) -> tuple[dict[int, list[int]], list[int]]:
+    """Reserve the codes and stock of every line, in variant-id order so
+    concurrent checkouts lock rows in the same order. Returns the code ids
+    per variant, and the code variants whose pool this emptied."""
+    reserved: dict[int, list[int]] = {}
     emptied = []
-    for item in items:
-        if item.fulfilment == Variant.Fulfilment.CODE:
-            code_ids = inventory.codes_reserve(
-                variant=item.variant, quantity=item.quantity
+    for line in sorted(lines, key=lambda line: line["obj"].pk):
+        variant = line["obj"]
+        if variant.fulfilment == Variant.Fulfilment.CODE:
+            reserved[variant.pk] = inventory.codes_reserve(
+                variant=variant, quantity=line["quantity"]
             )
-            links += [ItemCode(item=item, code_id=code_id) for code_id in code_ids]
-            if not inventory.codes_available_exist(variant_id=item.variant_id):
-                emptied.append(item.variant_id)
-        elif item.fulfilment == Variant.Fulfilment.SHIPMENT:
-            inventory.stock_reserve(variant=item.variant, quantity=item.quantity)
-    ItemCode.objects.bulk_create(links)
-    _record(order, Event.RESERVED, actor=Actor.SYSTEM, data={"codes": len(links)})
-    return emptied
+            if not inventory.codes_available_exist(variant_id=variant.pk):
+                emptied.append(variant.pk)
+        elif variant.fulfilment == Variant.Fulfilment.SHIPMENT:
+            inventory.stock_reserve(variant=variant, quantity=line["quantity"])
+    return reserved, emptied
+
+
+def _link_codes(order: Order, reserved: dict[int, list[int]]) -> None:
+    items = order.items.filter(variant_id__in=reserved).values_list("id", "variant_id")
+    ItemCode.objects.bulk_create(
+        [
+            ItemCode(item_id=item_id, code_id=code_id)
+            for item_id, variant_id in items
+            for code_id in reserved[variant_id]
+        ]
+    )
+    codes = sum(len(ids) for ids in reserved.values())
+    _record(order, Event.RESERVED, actor=Actor.SYSTEM, data={"codes": codes})
 
 
 def _release(order: Order) -> None:

@@ -1,8 +1,7 @@
-from rest_framework.routers import SimpleRouter
-
+from mithrapay.routers import OptionalSlashRouter
 from orders.views import OrderViewSet, SubscriptionViewSet
 
-router = SimpleRouter(trailing_slash="/?")
+router = OptionalSlashRouter()
 router.register("orders", OrderViewSet, basename="order")
 router.register("subscriptions", SubscriptionViewSet, basename="subscription")
 

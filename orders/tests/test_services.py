@@ -5,7 +5,6 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from accounts.tests.factories import UserFactory
 from catalog.inventory import OutOfStock
 from catalog.models import DigitalCode, Product, Variant
 from mithrapay.errors import ApplicationError
@@ -99,9 +98,13 @@ def test_create_is_all_or_nothing_when_one_line_is_short(user):
 def test_shipment_stock_is_decremented_and_never_below_zero(user):
     physical = VariantFactory(fulfilment=Variant.Fulfilment.SHIPMENT, stock=2)
 
-    services.order_create(user=user, lines=[line(physical, 2)], shipping_address=ADDRESS)
+    services.order_create(
+        user=user, lines=[line(physical, 2)], shipping_address=ADDRESS
+    )
     with pytest.raises(OutOfStock):
-        services.order_create(user=user, lines=[line(physical, 1)], shipping_address=ADDRESS)
+        services.order_create(
+            user=user, lines=[line(physical, 1)], shipping_address=ADDRESS
+        )
 
     physical.refresh_from_db()
     assert physical.stock == 0
@@ -199,7 +202,9 @@ def test_cancel_releases_codes_and_stock_and_records_it(user):
     add_codes(code_variant, 2)
     physical = VariantFactory(fulfilment=Variant.Fulfilment.SHIPMENT, stock=4)
     order = services.order_create(
-        user=user, lines=[line(code_variant, 2), line(physical, 3)], shipping_address=ADDRESS
+        user=user,
+        lines=[line(code_variant, 2), line(physical, 3)],
+        shipping_address=ADDRESS,
     )
 
     services.order_cancel(order=order, user=user)
@@ -247,7 +252,9 @@ def test_events_record_creation_and_reservation(user, code_variant):
 def test_expiry_releases_overdue_orders_only(user, code_variant):
     overdue = services.order_create(user=user, lines=[line(code_variant, 2)])
     fresh = services.order_create(user=user, lines=[line(code_variant, 1)])
-    Order.objects.filter(pk=overdue.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    Order.objects.filter(pk=overdue.pk).update(
+        expires_at=timezone.now() - timedelta(seconds=1)
+    )
 
     expired = services.orders_expire_overdue()
 
@@ -262,7 +269,9 @@ def test_expiry_releases_overdue_orders_only(user, code_variant):
 
 def test_expiry_run_twice_expires_once(user, code_variant):
     order = services.order_create(user=user, lines=[line(code_variant)])
-    Order.objects.filter(pk=order.pk).update(expires_at=timezone.now() - timedelta(minutes=1))
+    Order.objects.filter(pk=order.pk).update(
+        expires_at=timezone.now() - timedelta(minutes=1)
+    )
 
     first = services.orders_expire_overdue(batch_size=1)
     second = services.orders_expire_overdue(batch_size=1)
@@ -273,7 +282,9 @@ def test_expiry_run_twice_expires_once(user, code_variant):
 
 def test_expire_orders_command(user, code_variant):
     order = services.order_create(user=user, lines=[line(code_variant)])
-    Order.objects.filter(pk=order.pk).update(expires_at=timezone.now() - timedelta(minutes=1))
+    Order.objects.filter(pk=order.pk).update(
+        expires_at=timezone.now() - timedelta(minutes=1)
+    )
 
     call_command("expire_orders", verbosity=0)
 
@@ -313,7 +324,9 @@ def _subscription_item(user, *, account="me@example.com", days=30):
         duration_days=days,
         customer_fields=["account_email"],
     )
-    order = services.order_create(user=user, lines=[line(variant, account_email=account)])
+    order = services.order_create(
+        user=user, lines=[line(variant, account_email=account)]
+    )
     return order.items.get()
 
 
