@@ -1,10 +1,31 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+_MODELS = ("category", "product", "variant", "codebatch")
+
 
 class CatalogConfig(AppConfig):
     name = "catalog"
     verbose_name = _("Catalog")
     # Staff role name → permission codenames ("app_label.codename") this app
-    # grants it; collected by ``manage.py setup_roles``.
-    ROLE_PERMISSIONS: dict[str, list[str]] = {}
+    # grants it; collected by ``manage.py setup_roles``. No role here holds
+    # ``catalog.reveal_code``: seeing a full code is granted separately.
+    ROLE_PERMISSIONS: dict[str, list[str]] = {
+        # Edits the catalog and imports codes; voids codes (changing a code
+        # is only ever voiding it: the admin edits nothing else).
+        "Catalog manager": [
+            *(
+                f"catalog.{verb}_{model}"
+                for model in _MODELS
+                for verb in ("add", "change", "view")
+            ),
+            "catalog.view_digitalcode",
+            "catalog.change_digitalcode",
+        ],
+        # Looks things up for customers: what a product is, which batch a
+        # code came in; codes stay masked.
+        "Support": [
+            *(f"catalog.view_{model}" for model in _MODELS),
+            "catalog.view_digitalcode",
+        ],
+    }

@@ -1,6 +1,7 @@
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -23,6 +24,9 @@ class Category(models.Model):
     position = models.PositiveIntegerField(_("position"), default=0)
     is_active = models.BooleanField(_("active"), default=True)
 
+    # The public tree shows three levels.
+    MAX_DEPTH = 3
+
     class Meta:
         verbose_name = _("category")
         verbose_name_plural = _("categories")
@@ -30,6 +34,25 @@ class Category(models.Model):
 
     def __str__(self):
         return self.name
+
+    def clean(self):
+        depth, node, seen = 1, self.parent, set()
+        while node is not None:
+            if (self.pk and node.pk == self.pk) or node.pk in seen:
+                raise ValidationError(
+                    {"parent": _("A category cannot sit under itself.")}
+                )
+            seen.add(node.pk)
+            depth += 1
+            node = node.parent
+        if self.pk and Category.objects.filter(parent__parent_id=self.pk).exists():
+            depth += 2
+        elif self.pk and Category.objects.filter(parent_id=self.pk).exists():
+            depth += 1
+        if depth > self.MAX_DEPTH:
+            raise ValidationError(
+                {"parent": _("Categories nest at most three levels deep.")}
+            )
 
 
 class Product(models.Model):

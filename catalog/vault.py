@@ -70,6 +70,15 @@ def decrypt(token: str) -> str:
         ) from None
 
 
+def is_current(token: str) -> bool:
+    """Whether ``token`` is already encrypted under the newest key."""
+    try:
+        Fernet(settings.CODE_ENCRYPTION_KEYS[0].encode()).decrypt(token.encode())
+    except (InvalidToken, IndexError, ValueError):
+        return False
+    return True
+
+
 def rotate(token: str) -> str:
     """``token`` re-encrypted under the newest key."""
     try:

@@ -1,0 +1,344 @@
+"""The catalog in the back office.
+
+Codes are shown by their last four characters only and cannot be edited:
+staff import them (a form on the variant), void them, and never see one in
+full here. Every save calls ``catalog_version_bump`` so cached catalog
+responses follow the edit.
+"""
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from catalog import selectors, services
+from catalog.forms import CodeImportForm, VariantAdminForm
+from catalog.models import Category, CodeBatch, DigitalCode, Product, Variant
+from mithrapay.errors import ApplicationError
+
+
+class CatalogEditMixin:
+    """Bumps the catalog version after every admin save or delete."""
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        services.catalog_version_bump()
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        services.catalog_version_bump()
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        services.catalog_version_bump()
+
+    def delete_queryset(self, request, queryset):
+        super().delete_queryset(request, queryset)
+        services.catalog_version_bump()
+
+
+@admin.register(Category)
+class CategoryAdmin(CatalogEditMixin, admin.ModelAdmin):
+    list_display = ("name", "slug", "parent", "position", "is_active")
+    list_filter = ("is_active", ("parent", admin.RelatedOnlyFieldListFilter))
+    list_select_related = ("parent",)
+    search_fields = ("name", "slug")
+    prepopulated_fields = {"slug": ("name",)}
+    list_editable = ("position", "is_active")
+
+
+class VariantInline(admin.TabularInline):
+    model = Variant
+    form = VariantAdminForm
+    extra = 0
+    show_change_link = True
+    fields = (
+        "sku",
+        "name",
+        "price",
+        "fulfilment",
+        "face_value",
+        "face_currency",
+        "region",
+        "duration_days",
+        "stock",
+        "customer_fields",
+        "max_per_order",
+        "low_stock_threshold",
+        "position",
+        "is_active",
+    )
+
+
+@admin.register(Product)
+class ProductAdmin(CatalogEditMixin, admin.ModelAdmin):
+    list_display = ("name", "kind", "brand", "category", "is_active", "updated_at")
+    list_filter = ("kind", "brand", "category", "is_active")
+    list_select_related = ("category",)
+    search_fields = ("name", "brand", "slug", "variants__sku")
+    prepopulated_fields = {"slug": ("name",)}
+    inlines = [VariantInline]
+    date_hierarchy = "created_at"
+
+
+class PoolCountsMixin:
+    """Pool counts per status from annotations (one query for the page)."""
+
+    @admin.display(description=_("available"), ordering="codes_available")
+    def available(self, obj):
+        return obj.codes_available
+
+    @admin.display(description=_("reserved"), ordering="codes_reserved")
+    def reserved(self, obj):
+        return obj.codes_reserved
+
+    @admin.display(description=_("sold"), ordering="codes_sold")
+    def sold(self, obj):
+        return obj.codes_sold
+
+    @admin.display(description=_("void"), ordering="codes_void")
+    def void(self, obj):
+        return obj.codes_void
+
+
+@admin.register(Variant)
+class VariantAdmin(CatalogEditMixin, PoolCountsMixin, admin.ModelAdmin):
+    form = VariantAdminForm
+    change_form_template = "admin/catalog/variant/change_form.html"
+    list_display = (
+        "sku",
+        "product",
+        "name",
+        "price",
+        "fulfilment",
+        "stock",
+        "available",
+        "reserved",
+        "sold",
+        "void",
+        "is_active",
+    )
+    list_filter = ("fulfilment", "is_active", "product__kind", "product__brand")
+    list_select_related = ("product",)
+    search_fields = ("sku", "name", "product__name", "product__brand")
+    readonly_fields = ("available", "reserved", "sold", "void")
+
+    def get_queryset(self, request):
+        return selectors.with_pool_counts(super().get_queryset(request))
+
+    def get_urls(self):
+        urls = [
+            path(
+                "<path:object_id>/import-codes/",
+                self.admin_site.admin_view(self.import_codes_view),
+                name="catalog_variant_import_codes",
+            )
+        ]
+        return urls + super().get_urls()
+
+    def import_codes_view(self, request, object_id):
+        """The code import form: the same service as ``manage.py import_codes``."""
+        if not request.user.has_perm("catalog.add_codebatch"):
+            raise PermissionDenied
+        variant = get_object_or_404(
+            Variant.objects.select_related("product"), pk=object_id
+        )
+        if variant.fulfilment != Variant.Fulfilment.CODE:
+            raise Http404
+        form = CodeImportForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            data, source_name = form.source()
+            try:
+                summary = services.code_import(
+                    variant=variant,
+                    data=data,
+                    source_name=source_name,
+                    supplier=form.cleaned_data["supplier"],
+                    unit_cost=form.cleaned_data["unit_cost"],
+                    imported_by=request.user,
+                )
+            except ApplicationError as exc:
+                form.add_error(None, exc.message)
+                for row, row_messages in exc.fields.get("rows", {}).items():
+                    for message in row_messages:
+                        form.add_error(
+                            None,
+                            _("Row %(row)s: %(message)s")
+                            % {"row": row, "message": message},
+                        )
+            else:
+                self.message_user(request, summary.describe(), messages.SUCCESS)
+                return HttpResponseRedirect(
+                    reverse("admin:catalog_variant_change", args=[variant.pk])
+                )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Import codes into %(sku)s") % {"sku": variant.sku},
+            "opts": self.model._meta,
+            "original": variant,
+            "form": form,
+            "has_view_permission": True,
+        }
+        return TemplateResponse(
+            request, "admin/catalog/variant/import_codes.html", context
+        )
+
+
+class VariantFilter(admin.SimpleListFilter):
+    title = _("variant")
+    parameter_name = "variant"
+
+    def lookups(self, request, model_admin):
+        variants = Variant.objects.filter(fulfilment=Variant.Fulfilment.CODE)
+        return [(str(v.pk), v.sku) for v in variants.order_by("sku")]
+
+    def queryset(self, request, queryset):
+        if self.value() and self.value().isdigit():
+            return queryset.filter(variant_id=int(self.value()))
+        return queryset
+
+
+class BatchFilter(admin.SimpleListFilter):
+    title = _("batch")
+    parameter_name = "batch"
+    # The newest batches are offered; any batch id works in the address.
+    LISTED = 50
+
+    def lookups(self, request, model_admin):
+        batches = CodeBatch.objects.select_related("variant")[: self.LISTED]
+        return [(str(b.pk), f"#{b.pk} {b.variant.sku}") for b in batches]
+
+    def queryset(self, request, queryset):
+        if self.value() and self.value().isdigit():
+            return queryset.filter(batch_id=int(self.value()))
+        return queryset
+
+
+@admin.register(DigitalCode)
+class DigitalCodeAdmin(admin.ModelAdmin):
+    """Codes, masked. Nothing is editable: the one change staff make is
+    voiding, through the action."""
+
+    list_display = (
+        "id",
+        "masked",
+        "sku",
+        "status",
+        "batch_number",
+        "expires_at",
+        "created_at",
+        "sold_at",
+    )
+    list_filter = ("status", VariantFilter, BatchFilter, "expires_at")
+    list_select_related = ("variant",)
+    search_fields = ("=last4", "=variant__sku")
+    fields = (
+        "masked",
+        "variant",
+        "batch",
+        "status",
+        "expires_at",
+        "created_at",
+        "reserved_at",
+        "sold_at",
+    )
+    readonly_fields = fields
+    actions = ["void_codes"]
+
+    @admin.display(description=_("code"))
+    def masked(self, obj):
+        return obj.masked
+
+    @admin.display(description=_("SKU"), ordering="variant__sku")
+    def sku(self, obj):
+        return obj.variant.sku
+
+    @admin.display(description=_("batch"), ordering="batch_id")
+    def batch_number(self, obj):
+        return f"#{obj.batch_id}" if obj.batch_id else "—"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(
+        description=_("Void the selected available codes"), permissions=["change"]
+    )
+    def void_codes(self, request, queryset):
+        count = services.codes_void(
+            code_ids=queryset.values_list("id", flat=True), voided_by=request.user
+        )
+        self.message_user(
+            request,
+            ngettext("%(count)d code voided.", "%(count)d codes voided.", count)
+            % {"count": count},
+            messages.SUCCESS,
+        )
+
+
+@admin.register(CodeBatch)
+class CodeBatchAdmin(PoolCountsMixin, admin.ModelAdmin):
+    list_display = (
+        "id",
+        "variant",
+        "supplier",
+        "unit_cost",
+        "imported_count",
+        "rejected_count",
+        "available",
+        "sold",
+        "void",
+        "imported_by",
+        "source_name",
+        "created_at",
+    )
+    list_filter = ("supplier", "created_at")
+    list_select_related = ("variant", "variant__product", "imported_by")
+    search_fields = ("=id", "supplier", "variant__sku", "source_name")
+    readonly_fields = (
+        "variant",
+        "supplier",
+        "unit_cost",
+        "imported_by",
+        "source_name",
+        "imported_count",
+        "rejected_count",
+        "available",
+        "reserved",
+        "sold",
+        "void",
+        "created_at",
+    )
+    fields = readonly_fields
+    actions = ["void_batches"]
+
+    def get_queryset(self, request):
+        return selectors.with_pool_counts(super().get_queryset(request))
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(
+        description=_("Void the available codes of the selected batches"),
+        permissions=["change"],
+    )
+    def void_batches(self, request, queryset):
+        count = sum(
+            services.code_void_batch(batch=batch, voided_by=request.user)
+            for batch in queryset.order_by("pk")
+        )
+        self.message_user(
+            request,
+            ngettext("%(count)d code voided.", "%(count)d codes voided.", count)
+            % {"count": count},
+            messages.SUCCESS,
+        )
