@@ -433,6 +433,13 @@ CODE_DIGEST_KEY = env.str("CODE_DIGEST_KEY") or (
     "" if IS_PRODUCTION else _DEV_DIGEST_KEY
 )
 
+# --- Catalog -----------------------------------------------------------------
+
+# Seconds a cached catalog response lives at most. Staff edits and stock
+# flips invalidate it at once; the limit bounds anything else (a code's
+# expiry date passing).
+CATALOG_CACHE_SECONDS = env.int("CATALOG_CACHE_SECONDS", 300, minimum=1, maximum=86400)
+
 # --- Production refuses to start on missing or placeholder secrets ------------
 
 if IS_PRODUCTION:
