@@ -19,6 +19,7 @@ class UserAdmin(DjangoUserAdmin):
         "first_name",
         "last_name",
         "is_phone_verified",
+        "roles",
         "is_staff",
         "is_active",
         "date_joined",
@@ -65,6 +66,13 @@ class UserAdmin(DjangoUserAdmin):
             },
         ),
     )
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("groups")
+
+    @admin.display(description=_("roles"))
+    def roles(self, obj):
+        return ", ".join(sorted(group.name for group in obj.groups.all())) or "-"
 
     @admin.display(description=_("password"))
     def password_status(self, obj):

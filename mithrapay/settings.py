@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
+    "rest_framework_simplejwt.token_blacklist",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -418,6 +419,58 @@ CONSTANCE_CONFIG = {
         int,
     ),
 }
+
+# --- Accounts and sign-in ----------------------------------------------------
+
+# One-time codes: the resend cooldown per phone and the wrong tries one code
+# survives (the last one deletes it).
+OTP_RESEND_SECONDS = env.int("OTP_RESEND_SECONDS", 60, minimum=1, maximum=3600)
+OTP_MAX_ATTEMPTS = env.int("OTP_MAX_ATTEMPTS", 5, minimum=1, maximum=20)
+THROTTLE_RATES.update(
+    {
+        "register": env.rate("THROTTLE_REGISTER", "10/hour"),
+        "login_failures_account": env.rate(
+            "THROTTLE_LOGIN_FAILURES_ACCOUNT", "10/hour"
+        ),
+        "login_failures_ip": env.rate("THROTTLE_LOGIN_FAILURES_IP", "10/15m"),
+        "otp_phone": env.rate("THROTTLE_OTP_PHONE", "5/hour"),
+        "otp_ip": env.rate("THROTTLE_OTP_IP", "20/hour"),
+    }
+)
+
+# Where text messages go: console (prints them), locmem (an outbox in memory),
+# file (one file per message under SMS_FILE_PATH) or kavenegar.
+SMS_BACKEND = env.choice(
+    "SMS_BACKEND",
+    ("console", "locmem", "file", "kavenegar"),
+    "locmem" if IS_TEST else "console",
+)
+SMS_FILE_PATH = Path(env.str("SMS_FILE_PATH", str(BASE_DIR / "sms-outbox")))
+SMS_TIMEOUT_SECONDS = env.int("SMS_TIMEOUT_SECONDS", 5, minimum=1, maximum=60)
+SMS_RETRIES = env.int("SMS_RETRIES", 2, minimum=0, maximum=5)
+KAVENEGAR_API_KEY = env.str("KAVENEGAR_API_KEY")
+KAVENEGAR_SENDER = env.str("KAVENEGAR_SENDER")
+# A verification template defined in the Kavenegar panel; when set, codes go
+# through its lookup service (the route operators deliver fastest).
+KAVENEGAR_OTP_TEMPLATE = env.str("KAVENEGAR_OTP_TEMPLATE")
+
+SIMPLE_JWT.update(
+    {
+        "AUTH_TOKEN_CLASSES": ("rest_framework_simplejwt.tokens.AccessToken",),
+        "ROTATE_REFRESH_TOKENS": True,
+        "BLACKLIST_AFTER_ROTATION": True,
+        "CHECK_USER_IS_ACTIVE": True,
+        # Tokens carry a digest of the password hash: a new password (or a
+        # removed one) ends every access token issued before it.
+        "CHECK_REVOKE_TOKEN": True,
+    }
+)
+CELERY_BEAT_SCHEDULE["accounts-flush-expired-tokens"] = {
+    "task": "accounts.tasks.flush_expired_tokens",
+    "schedule": timedelta(days=1),
+}
+# urllib3 logs request lines at DEBUG, and SMS providers put keys in paths.
+LOGGING["loggers"]["urllib3"] = {"level": "WARNING"}
 
 # --- The code vault ----------------------------------------------------------
 
