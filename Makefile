@@ -13,7 +13,7 @@ REQUIREMENTS := requirements.txt $(if $(USES_MARIADB),requirements-mysql.txt)
 DEV_REQUIREMENTS := requirements-dev.txt $(REQUIREMENTS)
 
 .PHONY: help install install-dev run test lint format check-migrations schema \
-	messages migrate roles worker beat clean
+	messages migrate roles worker beat clean bench-orders
 
 help:
 	@echo "make run    - install, migrate and serve on http://127.0.0.1:8000"
@@ -73,6 +73,10 @@ messages: install-dev
 	$(BIN)/python manage.py makemessages --locale fa --no-obsolete --no-location \
 		--ignore '.venv/*' --ignore 'staticfiles/*'
 	$(BIN)/python manage.py compilemessages --locale fa --ignore '.venv/*'
+
+bench-orders: install
+	$(BIN)/pip install --quiet -r requirements-mysql.txt
+	$(BIN)/python bench/bench_orders.py
 
 clean:
 	rm -rf $(VENV) staticfiles
