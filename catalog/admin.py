@@ -149,8 +149,11 @@ class VariantAdmin(CatalogEditMixin, PoolCountsMixin, admin.ModelAdmin):
         )
         if variant.fulfilment != Variant.Fulfilment.CODE:
             raise Http404
-        form = CodeImportForm(request.POST or None, request.FILES or None)
-        if request.method == "POST" and form.is_valid():
+        posted = request.method == "POST"
+        form = (
+            CodeImportForm(request.POST, request.FILES) if posted else CodeImportForm()
+        )
+        if posted and form.is_valid():
             data, source_name = form.source()
             try:
                 summary = services.code_import(

@@ -139,3 +139,10 @@ def codes_plaintext(*, code_ids: Iterable[int]) -> dict[int, dict]:
         }
         for code in codes
     }
+
+
+def codes_restock(*, code_ids: Iterable[int]) -> int:
+    """Put sold codes back in the pool (a refund of codes never shown)."""
+    return DigitalCode.objects.filter(
+        id__in=list(code_ids), status=DigitalCode.Status.SOLD
+    ).update(status=DigitalCode.Status.AVAILABLE, reserved_at=None, sold_at=None)

@@ -3,6 +3,7 @@ and the version that keys cached catalog responses."""
 
 import hashlib
 import logging
+import time
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -45,9 +46,15 @@ def catalog_version() -> int:
     """The current catalog version (see ``services.catalog_version_bump``)."""
     version = cache.get(CATALOG_VERSION_KEY)
     if version is None:
-        cache.add(CATALOG_VERSION_KEY, 1, timeout=None)
-        version = cache.get(CATALOG_VERSION_KEY, 1)
+        # First use, or the key was evicted: start from a number no earlier
+        # version used, so responses stored before cannot be served again.
+        cache.add(CATALOG_VERSION_KEY, new_catalog_version(), timeout=None)
+        version = cache.get(CATALOG_VERSION_KEY)
     return version
+
+
+def new_catalog_version() -> int:
+    return time.time_ns() // 1000
 
 
 def catalog_cache_key(*, url: str, language: str) -> str:

@@ -6,7 +6,6 @@ Every write that changes what the public catalog shows ends with
 """
 
 import logging
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -20,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from catalog import code_files, vault
 from catalog.errors import VariantNotCoded
 from catalog.models import Category, CodeBatch, DigitalCode, Product, Variant
-from catalog.selectors import CATALOG_VERSION_KEY
+from catalog.selectors import CATALOG_VERSION_KEY, new_catalog_version
 from mithrapay.errors import ApplicationError
 from mithrapay.transactions import retry_on_lock_conflict
 
@@ -57,7 +56,7 @@ def _bump_now() -> None:
     except ValueError:
         # The key was never set or was evicted: start from a value no
         # earlier version used.
-        cache.set(CATALOG_VERSION_KEY, time.time_ns() // 1000, timeout=None)
+        cache.set(CATALOG_VERSION_KEY, new_catalog_version(), timeout=None)
     except Exception:
         logger.warning("catalog version not bumped: cache unavailable", exc_info=True)
 

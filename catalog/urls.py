@@ -1,9 +1,7 @@
-from rest_framework.routers import SimpleRouter
-
 from catalog.views import CategoryViewSet, ProductViewSet
+from mithrapay.routers import OptionalSlashRouter
 
-# "/?": every path answers with and without its trailing slash.
-router = SimpleRouter(trailing_slash="/?")
+router = OptionalSlashRouter()
 router.register("categories", CategoryViewSet, basename="category")
 router.register("products", ProductViewSet, basename="product")
 
