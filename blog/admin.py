@@ -33,6 +33,12 @@ class PostAdminForm(forms.ModelForm):
             "seo_description",
         )
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "author" in self.fields:
+            # Left empty, the post is the editor's own (PostAdmin.save_model).
+            self.fields["author"].required = False
+
     def clean(self):
         cleaned = super().clean()
         errors = {}

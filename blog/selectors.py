@@ -5,6 +5,7 @@ from django.db.models import Prefetch, Q, QuerySet
 from blog.errors import UnknownTag
 from blog.models import Post, Tag
 from catalog.models import Product
+from catalog.selectors import active_category_q
 
 
 def post_list(*, tag: str = "", search: str = "") -> QuerySet[Post]:
@@ -42,7 +43,10 @@ def post_get_live(*, slug: str) -> Post:
             Prefetch("tags", queryset=Tag.objects.order_by("name")),
             Prefetch(
                 "products",
-                queryset=Product.objects.filter(is_active=True)
+                # The products the catalog itself shows, so no link 404s.
+                queryset=Product.objects.filter(
+                    active_category_q("category__"), is_active=True
+                )
                 .only("id", "name", "slug")
                 .order_by("name", "id"),
                 to_attr="active_products",

@@ -4,7 +4,9 @@ from rest_framework.routers import SimpleRouter
 from blog.feeds import LatestPostsAtomFeed, LatestPostsFeed
 from blog.views import PostViewSet
 
-router = SimpleRouter(trailing_slash="/?")
+router = SimpleRouter()
+# SimpleRouter's constructor only knows "/" or nothing; "/?" answers both.
+router.trailing_slash = "/?"
 router.register("blog", PostViewSet, basename="blog-post")
 
 # The feeds come first: "feed" is a reserved slug, never a post's address.

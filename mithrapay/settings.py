@@ -398,11 +398,54 @@ CONSTANCE_BACKEND = "constance.backends.database.DatabaseBackend"
 # in-process cache (each process would keep its own stale copy), so without
 # Redis every read goes to the database.
 CONSTANCE_DATABASE_CACHE_BACKEND = "default" if REDIS_URL else None
+# Superusers, and staff given constance.view_config / change_config by hand
+# (no role has them by default), see and change these in the admin.
 CONSTANCE_SUPERUSER_ONLY = False
+# Each value is checked in the admin form before it is stored.
+CONSTANCE_ADDITIONAL_FIELDS = {
+    "support_phone": ["mithrapay.site_settings.PhoneField", {"required": False}],
+    "support_email": [
+        "django.forms.EmailField",
+        {"required": False, "max_length": 254},
+    ],
+    "notice_banner": [
+        "django.forms.CharField",
+        {
+            "required": False,
+            "max_length": 300,
+            "widget": "django.forms.Textarea",
+            "widget_kwargs": {"attrs": {"rows": 3}},
+        },
+    ],
+    "reservation_minutes": [
+        "django.forms.IntegerField",
+        {"min_value": 1, "max_value": 1440},
+    ],
+    "reminder_days": ["django.forms.IntegerField", {"min_value": 1, "max_value": 60}],
+}
+CONSTANCE_CONFIG_FIELDSETS = (
+    (_("Customer contact"), ("SUPPORT_PHONE", "SUPPORT_EMAIL", "NOTICE_BANNER")),
+    (
+        _("Shop operation"),
+        ("MAINTENANCE_MODE", "ORDER_RESERVATION_MINUTES", "RENEWAL_REMINDER_DAYS"),
+    ),
+)
 CONSTANCE_CONFIG = {
-    "SUPPORT_PHONE": (SUPPORT_PHONE, _("Support phone shown to customers"), str),
-    "SUPPORT_EMAIL": (SUPPORT_EMAIL, _("Support email shown to customers"), str),
-    "NOTICE_BANNER": (NOTICE_BANNER, _("Notice banner text; empty hides it"), str),
+    "SUPPORT_PHONE": (
+        SUPPORT_PHONE,
+        _("Support phone shown to customers"),
+        "support_phone",
+    ),
+    "SUPPORT_EMAIL": (
+        SUPPORT_EMAIL,
+        _("Support email shown to customers"),
+        "support_email",
+    ),
+    "NOTICE_BANNER": (
+        NOTICE_BANNER,
+        _("Notice banner text; empty hides it"),
+        "notice_banner",
+    ),
     "MAINTENANCE_MODE": (
         MAINTENANCE_MODE,
         _("Maintenance: registration, orders, payments and profile writes pause"),
@@ -410,15 +453,22 @@ CONSTANCE_CONFIG = {
     ),
     "ORDER_RESERVATION_MINUTES": (
         ORDER_RESERVATION_MINUTES,
-        _("Minutes an unpaid order holds its codes and stock"),
-        int,
+        _("Minutes an unpaid order holds its codes and stock (1 to 1440)"),
+        "reservation_minutes",
     ),
     "RENEWAL_REMINDER_DAYS": (
         RENEWAL_REMINDER_DAYS,
-        _("Days before a subscription ends to remind the customer"),
-        int,
+        _("Days before a subscription ends to remind the customer (1 to 60)"),
+        "reminder_days",
     ),
 }
+
+# --- Blog --------------------------------------------------------------------
+
+# Posts in the RSS and Atom feeds, newest first.
+BLOG_FEED_ITEMS = env.int("BLOG_FEED_ITEMS", 20, minimum=1, maximum=100)
+# Reading speed behind each post's reading time.
+BLOG_WORDS_PER_MINUTE = env.int("BLOG_WORDS_PER_MINUTE", 200, minimum=50, maximum=1000)
 
 # --- Accounts and sign-in ----------------------------------------------------
 

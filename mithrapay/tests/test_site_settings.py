@@ -1,0 +1,344 @@
+"""Site settings: staff change them in the admin and every read sees the change."""
+
+import json
+import os
+import subprocess
+import sys
+from http import HTTPStatus
+from pathlib import Path
+
+import pytest
+from constance import config
+from django.conf import settings
+from django.contrib.auth.models import Group, Permission
+from django.contrib.contenttypes.models import ContentType
+from django.core.management import call_command
+
+from accounts.roles import SUPPORT
+from accounts.tests.factories import UserFactory
+from mithrapay import site_settings
+
+pytestmark = pytest.mark.django_db
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+CONFIG_PAGE = "/admin/constance/config/"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_content_types():
+    """The admin logs each save against constance's content type, which is
+    created on first use; a type cached by an earlier, rolled-back test
+    would point at a row that no longer exists."""
+    ContentType.objects.clear_cache()
+
+
+def save_in_admin(client, **changes):
+    """Submit the admin's site settings form with ``changes``, as staff do."""
+    page = client.get(CONFIG_PAGE)
+    assert page.status_code == HTTPStatus.OK
+    form = page.context["form"]
+    data = {"version": form.initial["version"]}
+    for name in settings.CONSTANCE_CONFIG:
+        value = changes.get(name, form.initial[name])
+        if isinstance(value, bool):
+            if value:
+                data[name] = "on"
+        else:
+            data[name] = value
+    return client.post(CONFIG_PAGE, data)
+
+
+def _form_errors(response) -> dict:
+    return response.context["form"].errors.as_data()
+
+
+def _settings_in_a_fresh_process(**env_overrides) -> dict:
+    """CONSTANCE_* settings as a new process computes them from its environment."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("DB_", "DJANGO_")) and key != "REDIS_URL"
+    }
+    env.update({"APP_ENV": "test", "ENV_FILE": "/dev/null", **env_overrides})
+    code = (
+        "import json; from mithrapay import settings as s; print(json.dumps({"
+        "'cache': s.CONSTANCE_DATABASE_CACHE_BACKEND, "
+        "'defaults': {k: v[0] for k, v in s.CONSTANCE_CONFIG.items()}}))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return json.loads(result.stdout)
+
+
+# --- GET /settings/public ----------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/settings/public", "/settings/public/"])
+def test_public_settings_show_only_the_safe_keys(api_client, path):
+    response = api_client.get(path)
+
+    assert response.status_code == HTTPStatus.OK
+    assert set(response.json()) == {
+        "support_phone",
+        "support_email",
+        "notice_banner",
+        "maintenance",
+    }
+
+
+def test_public_settings_never_show_the_private_ones(admin_client, api_client):
+    save_in_admin(admin_client, ORDER_RESERVATION_MINUTES=987, RENEWAL_REMINDER_DAYS=59)
+
+    body = api_client.get("/settings/public").json()
+
+    assert config.ORDER_RESERVATION_MINUTES == 987
+    assert "987" not in json.dumps(body)
+    assert "59" not in json.dumps(body)
+    assert not any("reservation" in key or "reminder" in key for key in body)
+
+
+def test_public_settings_start_from_the_django_settings(api_client):
+    body = api_client.get("/settings/public").json()
+
+    assert body == {
+        "support_phone": settings.SUPPORT_PHONE,
+        "support_email": settings.SUPPORT_EMAIL,
+        "notice_banner": settings.NOTICE_BANNER,
+        "maintenance": settings.MAINTENANCE_MODE,
+    }
+
+
+def test_public_settings_are_read_only(api_client):
+    response = api_client.post("/settings/public", {"notice_banner": "hacked"})
+
+    assert response.status_code == HTTPStatus.METHOD_NOT_ALLOWED
+    assert response.json()["code"] == "method_not_allowed"
+    assert config.NOTICE_BANNER == settings.NOTICE_BANNER
+
+
+def test_the_environment_gives_each_initial_value():
+    computed = _settings_in_a_fresh_process(
+        SUPPORT_PHONE="+982100000000",
+        SUPPORT_EMAIL="help@shop.example",
+        NOTICE_BANNER="Nowruz hours",
+        MAINTENANCE_MODE="true",
+        ORDER_RESERVATION_MINUTES="25",
+        RENEWAL_REMINDER_DAYS="7",
+    )
+
+    assert computed["defaults"] == {
+        "SUPPORT_PHONE": "+982100000000",
+        "SUPPORT_EMAIL": "help@shop.example",
+        "NOTICE_BANNER": "Nowruz hours",
+        "MAINTENANCE_MODE": True,
+        "ORDER_RESERVATION_MINUTES": 25,
+        "RENEWAL_REMINDER_DAYS": 7,
+    }
+
+
+# --- A change takes effect without a restart ----------------------------------
+
+
+def test_admin_change_is_seen_by_the_next_read_without_a_restart(
+    admin_client, api_client
+):
+    before = api_client.get("/settings/public").json()
+
+    saved = save_in_admin(
+        admin_client,
+        SUPPORT_PHONE="09121234567",
+        SUPPORT_EMAIL="help@mithrapay.example",
+        NOTICE_BANNER="Orders placed on Friday ship on Saturday.",
+    )
+    after = api_client.get("/settings/public").json()
+
+    assert saved.status_code == HTTPStatus.FOUND
+    assert before["notice_banner"] == settings.NOTICE_BANNER
+    assert after == {
+        "support_phone": "+989121234567",
+        "support_email": "help@mithrapay.example",
+        "notice_banner": "Orders placed on Friday ship on Saturday.",
+        "maintenance": False,
+    }
+
+
+def test_stored_value_wins_over_the_django_setting(admin_client, settings):
+    save_in_admin(admin_client, RENEWAL_REMINDER_DAYS=9)
+
+    settings.RENEWAL_REMINDER_DAYS = 3
+
+    assert site_settings.renewal_reminder_days() == 9
+
+
+def test_reservation_minutes_follow_the_admin(admin_client):
+    first = site_settings.order_reservation_minutes()
+
+    save_in_admin(admin_client, ORDER_RESERVATION_MINUTES=first + 5)
+
+    assert first == settings.ORDER_RESERVATION_MINUTES
+    assert site_settings.order_reservation_minutes() == first + 5
+
+
+def test_renewal_reminder_days_follow_the_admin(admin_client):
+    first = site_settings.renewal_reminder_days()
+
+    save_in_admin(admin_client, RENEWAL_REMINDER_DAYS=first + 1)
+
+    assert first == settings.RENEWAL_REMINDER_DAYS
+    assert site_settings.renewal_reminder_days() == first + 1
+
+
+def test_clearing_the_banner_hides_it(admin_client, api_client):
+    save_in_admin(admin_client, NOTICE_BANNER="Sale!")
+
+    save_in_admin(admin_client, NOTICE_BANNER="")
+
+    assert api_client.get("/settings/public").json()["notice_banner"] == ""
+
+
+@pytest.mark.redis
+def test_settings_are_cached_in_redis_and_a_save_refreshes_the_cache(
+    admin_client, api_client, django_assert_num_queries
+):
+    from django_redis.cache import RedisCache
+
+    api_client.get("/settings/public")
+    with django_assert_num_queries(0):
+        cached = api_client.get("/settings/public").json()
+
+    save_in_admin(admin_client, NOTICE_BANNER="Cached banner")
+    with django_assert_num_queries(0):
+        after = api_client.get("/settings/public").json()
+
+    assert isinstance(config._backend._cache, RedisCache)
+    assert cached["notice_banner"] == settings.NOTICE_BANNER
+    assert after["notice_banner"] == "Cached banner"
+
+
+def test_settings_are_cached_only_when_redis_is_configured():
+    with_redis = _settings_in_a_fresh_process(REDIS_URL="redis://127.0.0.1:6379/9")
+    without = _settings_in_a_fresh_process()
+
+    assert with_redis["cache"] == "default"
+    assert without["cache"] is None
+
+
+# --- Validation in the admin --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "code"),
+    [
+        ("ORDER_RESERVATION_MINUTES", 0, "min_value"),
+        ("ORDER_RESERVATION_MINUTES", -5, "min_value"),
+        ("ORDER_RESERVATION_MINUTES", 1441, "max_value"),
+        ("ORDER_RESERVATION_MINUTES", "soon", "invalid"),
+        ("RENEWAL_REMINDER_DAYS", 0, "min_value"),
+        ("RENEWAL_REMINDER_DAYS", 61, "max_value"),
+        ("RENEWAL_REMINDER_DAYS", "", "required"),
+        ("SUPPORT_EMAIL", "not-an-email", "invalid"),
+        ("SUPPORT_PHONE", "12", "invalid"),
+        ("SUPPORT_PHONE", "call us", "invalid"),
+        ("NOTICE_BANNER", "x" * 301, "max_length"),
+    ],
+)
+def test_admin_refuses_a_bad_value_and_keeps_the_old_one(
+    admin_client, name, value, code
+):
+    before = getattr(config, name)
+
+    response = save_in_admin(admin_client, **{name: value})
+
+    assert response.status_code == HTTPStatus.OK
+    assert [error.code for error in _form_errors(response)[name]] == [code]
+    assert getattr(config, name) == before
+
+
+def test_admin_accepts_the_edges_of_each_range(admin_client):
+    response = save_in_admin(
+        admin_client, ORDER_RESERVATION_MINUTES=1440, RENEWAL_REMINDER_DAYS=1
+    )
+
+    assert response.status_code == HTTPStatus.FOUND
+    assert (config.ORDER_RESERVATION_MINUTES, config.RENEWAL_REMINDER_DAYS) == (
+        1440,
+        1,
+    )
+
+
+def test_admin_groups_the_settings_in_fieldsets(admin_client):
+    response = admin_client.get(CONFIG_PAGE)
+
+    fieldsets = {
+        str(fieldset["title"]): [value["name"] for value in fieldset["config_values"]]
+        for fieldset in response.context["fieldsets"]
+    }
+    assert fieldsets == {
+        "Customer contact": ["SUPPORT_PHONE", "SUPPORT_EMAIL", "NOTICE_BANNER"],
+        "Shop operation": [
+            "MAINTENANCE_MODE",
+            "ORDER_RESERVATION_MINUTES",
+            "RENEWAL_REMINDER_DAYS",
+        ],
+    }
+
+
+# --- Who may change site settings ---------------------------------------------
+
+
+def test_no_role_may_change_site_settings_by_default():
+    call_command("setup_roles", verbosity=0)
+
+    holders = Permission.objects.get(
+        content_type__app_label="constance", codename="change_config"
+    ).group_set.all()
+
+    assert not holders.exists()
+
+
+def test_support_staff_cannot_open_site_settings(client):
+    call_command("setup_roles", verbosity=0)
+    agent = UserFactory(is_staff=True)
+    agent.groups.add(Group.objects.get(name=SUPPORT))
+    client.force_login(agent)
+
+    response = client.get(CONFIG_PAGE)
+
+    assert response.status_code == HTTPStatus.FORBIDDEN
+
+
+def test_staff_granted_change_config_may_change_site_settings(client):
+    manager = UserFactory(is_staff=True)
+    manager.user_permissions.add(
+        *Permission.objects.filter(
+            content_type__app_label="constance",
+            codename__in=["view_config", "change_config"],
+        )
+    )
+    client.force_login(manager)
+
+    response = save_in_admin(client, NOTICE_BANNER="Granted")
+
+    assert response.status_code == HTTPStatus.FOUND
+    assert config.NOTICE_BANNER == "Granted"
+
+
+def test_staff_who_may_only_view_cannot_change(client):
+    viewer = UserFactory(is_staff=True)
+    viewer.user_permissions.add(
+        Permission.objects.get(
+            content_type__app_label="constance", codename="view_config"
+        )
+    )
+    client.force_login(viewer)
+
+    save_in_admin(client, NOTICE_BANNER="Sneaky")
+
+    assert config.NOTICE_BANNER == settings.NOTICE_BANNER
