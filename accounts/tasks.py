@@ -10,6 +10,9 @@ logger = logging.getLogger(__name__)
 
 # What Celery shows of send_sms's arguments in its own logs and events: the
 # text and the code stay out of them.
+# Known limit: the code itself travels in the task message, so the broker
+# (Redis) holds it until a worker takes the task; it is as sensitive as the
+# cache and needs the same protection.
 HIDDEN_ARGUMENTS = "{'to': '…', 'body': '…', 'code': '…'}"
 
 

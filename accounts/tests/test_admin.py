@@ -42,3 +42,35 @@ def test_admin_static_files_are_served(client, settings):
     response = client.get("/static/admin/css/base.css")
 
     assert response.status_code == HTTPStatus.OK
+
+
+def test_user_list_shows_each_users_roles(admin_client):
+    from django.contrib.auth.models import Group
+
+    support = Group.objects.create(name="Support")
+    UserFactory(email="helper@example.com").groups.add(support)
+
+    response = admin_client.get("/admin/accounts/user/")
+
+    assert response.status_code == HTTPStatus.OK
+    assert "Support" in response.content.decode()
+
+
+def test_user_list_filters_by_group_and_verification(admin_client):
+    from django.contrib.auth.models import Group
+
+    customers = Group.objects.create(name="Customer")
+    UserFactory(email="in-group@example.com").groups.add(customers)
+    UserFactory(email="verified@example.com", is_phone_verified=True)
+
+    by_group = admin_client.get(
+        "/admin/accounts/user/", {"groups__id__exact": customers.pk}
+    )
+    by_verification = admin_client.get(
+        "/admin/accounts/user/", {"is_phone_verified__exact": "1"}
+    )
+
+    assert "in-group@example.com" in by_group.content.decode()
+    assert "verified@example.com" not in by_group.content.decode()
+    assert "verified@example.com" in by_verification.content.decode()
+    assert "in-group@example.com" not in by_verification.content.decode()

@@ -217,7 +217,9 @@ def test_login_hashes_a_password_even_for_unknown_accounts(anon, monkeypatch):
     monkeypatch.setattr(
         MD5PasswordHasher,
         "encode",
-        lambda self, password, salt: calls.append(1) or real_encode(self, password, salt),
+        lambda self, password, salt: (
+            calls.append(1) or real_encode(self, password, salt)
+        ),
     )
 
     _login(anon, email="unknown@example.com", password="nope-nope-1")
@@ -271,9 +273,7 @@ def test_successful_logins_are_not_counted(anon):
     assert answers == [HTTPStatus.OK] * 15
 
 
-def test_login_runs_a_bounded_number_of_queries(
-    anon, django_assert_max_num_queries
-):
+def test_login_runs_a_bounded_number_of_queries(anon, django_assert_max_num_queries):
     UserFactory(email="counted@example.com")
 
     with django_assert_max_num_queries(3):
@@ -384,9 +384,7 @@ def test_me_phone_change_needs_a_code(bearer):
     assert str(user.phone) == "+989120000001"
 
 
-def test_me_phone_change_with_a_code_sent_to_the_new_phone(
-    bearer, ask_code, sent_code
-):
+def test_me_phone_change_with_a_code_sent_to_the_new_phone(bearer, ask_code, sent_code):
     user = UserFactory(phone="+989120000001")
     client, _pair = _signed_in(bearer, user)
     ask_code("+989120000002", "change_phone")

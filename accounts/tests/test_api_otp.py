@@ -268,9 +268,11 @@ def test_the_phone_owner_takes_back_a_number_registered_by_someone_else(
 
 def test_reset_password_sets_it_and_ends_every_session(ask_code, sent_code, bearer):
     user = UserFactory(phone=PHONE, verified=True, email="reset@example.com")
-    old = APIClient().post(
-        "/auth/login", {"email": "reset@example.com", "password": PASSWORD}
-    ).json()
+    old = (
+        APIClient()
+        .post("/auth/login", {"email": "reset@example.com", "password": PASSWORD})
+        .json()
+    )
     ask_code(PHONE, "reset_password")
 
     response = APIClient().post(
@@ -284,9 +286,7 @@ def test_reset_password_sets_it_and_ends_every_session(ask_code, sent_code, bear
     refresh = APIClient().post("/auth/refresh", {"refresh": old["refresh"]})
     assert refresh.status_code == HTTPStatus.UNAUTHORIZED
     assert bearer(old["access"]).get("/users/me").status_code == 401
-    login = APIClient().post(
-        "/auth/login", {"phone": PHONE, "password": NEW_PASSWORD}
-    )
+    login = APIClient().post("/auth/login", {"phone": PHONE, "password": NEW_PASSWORD})
     assert login.status_code == HTTPStatus.OK
 
 
@@ -317,9 +317,7 @@ def test_reset_password_of_an_unknown_phone_is_a_wrong_code(ask_code):
     assert not User.objects.exists()
 
 
-def test_reset_password_checks_the_password_before_using_the_code(
-    ask_code, sent_code
-):
+def test_reset_password_checks_the_password_before_using_the_code(ask_code, sent_code):
     UserFactory(phone=PHONE, verified=True)
     ask_code(PHONE, "reset_password")
     code = sent_code(PHONE)

@@ -23,9 +23,7 @@ def _stored_values(phone: str, purpose: str) -> str:
 def test_issued_code_is_six_digits_from_secrets(monkeypatch):
     calls = []
     real = otp.secrets.randbelow
-    monkeypatch.setattr(
-        otp.secrets, "randbelow", lambda n: calls.append(n) or real(n)
-    )
+    monkeypatch.setattr(otp.secrets, "randbelow", lambda n: calls.append(n) or real(n))
 
     code = otp.issue(phone=PHONE, purpose=otp.LOGIN)
 
@@ -174,3 +172,37 @@ def test_concurrent_verifies_succeed_once_in_the_embedded_cache():
     outcomes = _verify_together(code, threads=8, store=store)
 
     assert outcomes.count(otp.Outcome.VALID) == 1
+
+
+def test_limits_and_lifetimes_have_their_defaults(settings):
+    assert settings.OTP_EXPIRE_SECONDS == 120
+    assert settings.OTP_RESEND_SECONDS == 60
+    assert settings.OTP_MAX_ATTEMPTS == 5
+    assert {
+        scope: settings.THROTTLE_RATES[scope]
+        for scope in (
+            "otp_phone",
+            "otp_ip",
+            "login_failures_account",
+            "login_failures_ip",
+            "register",
+        )
+    } == {
+        "otp_phone": "5/hour",
+        "otp_ip": "20/hour",
+        "login_failures_account": "10/hour",
+        "login_failures_ip": "10/15m",
+        "register": "10/hour",
+    }
+
+
+def test_wrong_tries_follow_the_setting(settings):
+    settings.OTP_MAX_ATTEMPTS = 2
+    code = otp.issue(phone=PHONE, purpose=otp.LOGIN)
+    wrong = f"{(int(code) + 1) % 10**6:06d}"
+    otp.verify(phone=PHONE, purpose=otp.LOGIN, code=wrong)
+    otp.verify(phone=PHONE, purpose=otp.LOGIN, code=wrong)
+
+    outcome = otp.verify(phone=PHONE, purpose=otp.LOGIN, code=code)
+
+    assert outcome is otp.Outcome.LOCKED
