@@ -13,7 +13,7 @@ REQUIREMENTS := requirements.txt $(if $(USES_MARIADB),requirements-mysql.txt)
 DEV_REQUIREMENTS := requirements-dev.txt $(REQUIREMENTS)
 
 .PHONY: help install install-dev run test lint format check-migrations schema \
-	messages migrate roles worker beat clean bench-orders
+	messages migrate roles worker beat clean bench-orders bench-import
 
 help:
 	@echo "make run    - install, migrate and serve on http://127.0.0.1:8000"
@@ -44,6 +44,7 @@ migrate: install
 	$(BIN)/python manage.py setup_roles
 
 run: migrate
+	$(BIN)/python manage.py seed_demo
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
 
 worker: install
@@ -77,6 +78,11 @@ messages: install-dev
 bench-orders: install
 	$(BIN)/pip install --quiet -r requirements-mysql.txt
 	$(BIN)/python bench/bench_orders.py
+
+# 100,000 codes through `manage.py import_codes`, on a throw-away database
+# beside the one DATABASE_URL names (set it to MariaDB for the real figure).
+bench-import: install
+	$(BIN)/python -m catalog.bench.import_bench
 
 clean:
 	rm -rf $(VENV) staticfiles

@@ -284,7 +284,10 @@ class ImportSummary:
         }
         if self.duplicate_rows:
             rows = ", ".join(str(row) for row in self.duplicate_rows)
-            text += " " + _("Duplicate rows: %(rows)s.") % {"rows": rows}
+            if self.rejected > len(self.duplicate_rows):
+                text += " " + _("First duplicate rows: %(rows)s.") % {"rows": rows}
+            else:
+                text += " " + _("Duplicate rows: %(rows)s.") % {"rows": rows}
         return text
 
 
