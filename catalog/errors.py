@@ -3,7 +3,7 @@
 from django.utils.translation import gettext_lazy as _
 from rest_framework import status
 
-from mithrapay.errors import ApplicationError, Conflict
+from mithrapay.errors import ApplicationError
 
 
 class CodeFileError(ApplicationError):
@@ -35,18 +35,3 @@ class VariantNotFound(ApplicationError):
 class VariantNotCoded(ApplicationError):
     code = "variant_not_coded"
     default_message = _("This variant is not delivered as a code from the pool.")
-
-
-class ImportBusy(Conflict):
-    code = "import_busy"
-    default_message = _(
-        "Another import is writing the same codes. Try again in a moment."
-    )
-
-
-class VaultKeyMissing(ApplicationError):
-    """A stored code cannot be decrypted with the configured keys."""
-
-    status = status.HTTP_500_INTERNAL_SERVER_ERROR
-    code = "code_undecryptable"
-    default_message = _("A stored code cannot be decrypted with the configured keys.")
