@@ -380,6 +380,70 @@ if IS_PRODUCTION:
 if env.bool("BEHIND_TLS_PROXY", IS_PRODUCTION):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+# --- Orders ------------------------------------------------------------------
+
+# Unpaid orders a customer may hold at once, so nobody holds a pool hostage.
+MAX_PENDING_ORDERS = env.int("MAX_PENDING_ORDERS", 3, minimum=1, maximum=100)
+# How long an Idempotency-Key of POST /orders/ replays its first answer.
+IDEMPOTENCY_KEY_HOURS = env.int("IDEMPOTENCY_KEY_HOURS", 24, minimum=1, maximum=168)
+THROTTLE_RATES["order_create"] = env.rate("THROTTLE_ORDER_CREATE", "30/hour")
+CELERY_BEAT_SCHEDULE["expire-orders"] = {
+    "task": "orders.expire_orders",
+    "schedule": 60.0,
+}
+CELERY_BEAT_SCHEDULE["send-renewal-reminders"] = {
+    "task": "orders.send_renewal_reminders",
+    "schedule": 86400.0,
+}
+# The customer's page of an order in the app, linked from emails and texts.
+ORDER_URL_TEMPLATE = env.str(
+    "ORDER_URL_TEMPLATE", "http://localhost:8000/orders/{number}"
+)
+CELERY_BEAT_SCHEDULE["purge-idempotency-keys"] = {
+    "task": "orders.purge_idempotency_keys",
+    "schedule": 3600.0,
+}
+
+# --- Payments ----------------------------------------------------------------
+
+# The built-in sandbox gateway: on outside production unless switched off;
+# in production only with PAYMENT_SANDBOX_ENABLED=1 (the end-to-end run).
+PAYMENT_SANDBOX_ENABLED = env.bool("PAYMENT_SANDBOX_ENABLED", not IS_PRODUCTION)
+PAYMENT_GATEWAYS = {
+    "sandbox": {
+        "BACKEND": "payments.gateways.sandbox.SandboxGateway",
+        "ENABLED": PAYMENT_SANDBOX_ENABLED,
+    },
+    "zarinpal": {
+        "BACKEND": "payments.gateways.zarinpal.ZarinpalGateway",
+        "ENABLED": env.bool("ZARINPAL_ENABLED", False),
+        "OPTIONS": {
+            # Checked when the gateway is used, not at start.
+            "MERCHANT_ID": env.str("ZARINPAL_MERCHANT_ID"),
+            "SANDBOX": env.bool("ZARINPAL_SANDBOX", False),
+            "TIMEOUT": env.int("ZARINPAL_TIMEOUT", 10, minimum=1, maximum=60),
+        },
+    },
+}
+# Where the customer's browser lands after paying (the shop's front end);
+# it gets ?order=<number>&status=<outcome>.
+PAYMENT_RESULT_URL = env.str("PAYMENT_RESULT_URL", "/payments/result")
+PAYMENT_RECONCILE_AFTER_MINUTES = env.int(
+    "PAYMENT_RECONCILE_AFTER_MINUTES", 10, minimum=1, maximum=1440
+)
+PAYMENT_ABANDON_AFTER_MINUTES = env.int(
+    "PAYMENT_ABANDON_AFTER_MINUTES", 120, minimum=10, maximum=10080
+)
+# Staff who get alerts (a payment that needs a refund), "Name <email>" each.
+MANAGERS = [
+    (address.split("<")[0].strip() or address, address.split("<")[-1].strip(" >"))
+    for address in env.list("STAFF_ALERT_EMAILS")
+]
+CELERY_BEAT_SCHEDULE["reconcile-payments"] = {
+    "task": "payments.reconcile_payments",
+    "schedule": 300.0,
+}
+
 # --- Site settings staff change in the admin (django-constance) -------------
 
 # Each Django setting below is the initial value; once staff save a value in

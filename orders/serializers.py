@@ -1,6 +1,7 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.phones import normalize_phone
@@ -91,7 +92,8 @@ class OrderItemSerializer(serializers.ModelSerializer):
         )
         read_only_fields = fields
 
-    def get_codes(self, item) -> list[DeliveredCodeSerializer]:
+    @extend_schema_field(DeliveredCodeSerializer(many=True))
+    def get_codes(self, item):
         codes = self.context.get("codes", {}).get(item.pk, [])
         return DeliveredCodeSerializer(codes, many=True).data
 

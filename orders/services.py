@@ -13,7 +13,7 @@ from decimal import Decimal
 from constance import config
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -430,3 +430,242 @@ def order_codes_mark_revealed(*, order: Order) -> int:
     return ItemCode.objects.filter(item__order=order, revealed_at__isnull=True).update(
         revealed_at=timezone.now()
     )
+
+
+# --- Payment and fulfilment ---------------------------------------------------
+# Called by the payments app inside its own transaction, with the order row
+# already locked through order_lock().
+
+FINISHED_ITEM = {OrderItem.Status.DONE, OrderItem.Status.SHIPPED}
+
+
+class ItemNotWaiting(Conflict):
+    code = "item_not_waiting"
+    default_message = _("This item is not waiting for fulfilment.")
+
+
+def order_lock(*, order_id: int) -> Order:
+    """Lock an order row. Every writer that touches an order and its payment
+    locks the order first, then the payment."""
+    return _lock(order_id)
+
+
+def order_pay(*, order: Order, payment_id: int) -> str:
+    """Record a verified payment on a locked order and fulfil what can be.
+
+    Returns ``"paid"``; ``"already_paid"`` when the order was paid by another
+    attempt; ``"unavailable"`` when a late payment (the order expired or was
+    cancelled) can no longer get everything it ordered. The caller marks the
+    payment for refund in the last two cases.
+    """
+    if order.status == Status.PENDING_PAYMENT:
+        pass
+    elif order.status in (Status.EXPIRED, Status.CANCELLED):
+        if not _reserve_again(order):
+            _record(
+                order,
+                Event.PAYMENT,
+                actor=Actor.SYSTEM,
+                message="late payment; the items are no longer available",
+                data={"payment": payment_id},
+            )
+            return "unavailable"
+    else:
+        return "already_paid"
+
+    _transition(order, Status.PAID, actor=Actor.SYSTEM, data={"payment": payment_id})
+    order.items.update(status=OrderItem.Status.PENDING)
+    _fulfil(order)
+    transaction.on_commit(lambda: _notify("notify_order_paid", order.pk))
+    return "paid"
+
+
+def _reserve_again(order: Order) -> bool:
+    """Reserve a released order's items again, all or nothing."""
+    lines = [
+        {"obj": item.variant, "quantity": item.quantity}
+        for item in order.items.select_related("variant")
+    ]
+    try:
+        with transaction.atomic():
+            reserved, emptied = _reserve(lines)
+            _link_codes(order, reserved)
+    except inventory.OutOfStock:
+        return False
+    if emptied:
+        transaction.on_commit(_catalog_changed)
+    return True
+
+
+def _fulfil(order: Order) -> None:
+    """Deliver what needs no person: codes become sold and their items done;
+    manual and shipment items wait for staff."""
+    now = timezone.now()
+    for item in order.items.select_related("variant__product").order_by("id"):
+        if item.fulfilment == Variant.Fulfilment.CODE:
+            code_ids = list(item.codes.values_list("code_id", flat=True))
+            inventory.codes_sell(code_ids=code_ids)
+            item.status = OrderItem.Status.DONE
+            item.fulfilled_at = now
+            item.save(update_fields=["status", "fulfilled_at"])
+            if item.kind == "subscription":
+                subscription_grant(item=item)
+        else:
+            item.status = OrderItem.Status.AWAITING
+            item.save(update_fields=["status"])
+    _settle_fulfilment(order)
+
+
+def _settle_fulfilment(order: Order) -> None:
+    statuses = list(order.items.values_list("status", flat=True))
+    finished = [status in FINISHED_ITEM for status in statuses]
+    if all(finished):
+        _transition(order, Status.FULFILLED, actor=Actor.SYSTEM)
+    elif any(finished) and order.status == Status.PAID:
+        _transition(order, Status.PARTIALLY_FULFILLED, actor=Actor.SYSTEM)
+
+
+def _waiting_item(item_id: int, fulfilment: str) -> tuple[Order, OrderItem]:
+    order_id = OrderItem.objects.values_list("order_id", flat=True).get(pk=item_id)
+    order = _lock(order_id)
+    item = order.items.select_related("variant__product").get(pk=item_id)
+    if item.fulfilment != fulfilment or item.status != OrderItem.Status.AWAITING:
+        raise ItemNotWaiting()
+    return order, item
+
+
+@retry_on_lock_conflict
+def fulfil_manual_item(*, item: OrderItem, staff: User, details: dict) -> OrderItem:
+    """Record that staff activated a manual item (the plan on the customer's
+    account, say) and move the order on."""
+    with transaction.atomic():
+        order, item = _waiting_item(item.pk, Variant.Fulfilment.MANUAL)
+        item.status = OrderItem.Status.DONE
+        item.fulfilment_details = details
+        item.fulfilled_at = timezone.now()
+        item.fulfilled_by = staff
+        item.save(
+            update_fields=[
+                "status",
+                "fulfilment_details",
+                "fulfilled_at",
+                "fulfilled_by",
+            ]
+        )
+        if item.kind == "subscription":
+            subscription_grant(item=item)
+        _record(
+            order,
+            Event.ITEM_FULFILLED,
+            actor=Actor.STAFF,
+            user=staff,
+            data={"item": item.pk, "sku": item.sku},
+        )
+        _settle_fulfilment(order)
+        transaction.on_commit(lambda: _notify("notify_item_activated", item.pk))
+    return item
+
+
+@retry_on_lock_conflict
+def item_mark_shipped(
+    *, item: OrderItem, staff: User, tracking_number: str
+) -> OrderItem:
+    if not tracking_number.strip():
+        raise OrderInvalid(fields={"tracking_number": [_("Give a tracking number.")]})
+    with transaction.atomic():
+        order, item = _waiting_item(item.pk, Variant.Fulfilment.SHIPMENT)
+        item.status = OrderItem.Status.SHIPPED
+        item.tracking_number = tracking_number.strip()
+        item.fulfilled_at = timezone.now()
+        item.fulfilled_by = staff
+        item.save(
+            update_fields=["status", "tracking_number", "fulfilled_at", "fulfilled_by"]
+        )
+        _record(
+            order,
+            Event.ITEM_SHIPPED,
+            actor=Actor.STAFF,
+            user=staff,
+            data={"item": item.pk, "tracking_number": item.tracking_number},
+        )
+        _settle_fulfilment(order)
+        transaction.on_commit(lambda: _notify("notify_item_shipped", item.pk))
+    return item
+
+
+def order_codes_revealed(*, order: Order) -> bool:
+    return ItemCode.objects.filter(
+        item__order=order, revealed_at__isnull=False
+    ).exists()
+
+
+def order_refund(*, order: Order, staff: User, reason: str, restock_codes: bool) -> int:
+    """Mark a locked, paid order refunded. With ``restock_codes`` the codes
+    its owner was never shown go back to the pool; shown codes stay sold.
+    Returns how many codes went back."""
+    restocked = 0
+    if restock_codes:
+        unseen = ItemCode.objects.filter(item__order=order, revealed_at__isnull=True)
+        code_ids = list(unseen.values_list("code_id", flat=True))
+        restocked = inventory.codes_restock(code_ids=code_ids)
+        unseen.delete()
+    _transition(
+        order,
+        Status.REFUNDED,
+        actor=Actor.STAFF,
+        user=staff,
+        message=reason,
+        data={"restocked_codes": restocked},
+    )
+    if restocked:
+        transaction.on_commit(_catalog_changed)
+    transaction.on_commit(lambda: _notify("notify_refund", order.pk))
+    return restocked
+
+
+def order_note_payment(*, order: Order, message: str, data: dict) -> None:
+    _record(order, Event.PAYMENT, actor=Actor.SYSTEM, message=message, data=data)
+
+
+def _notify(task_name: str, object_id: int) -> None:
+    """Queue a customer notification. A queueing failure is logged and never
+    undoes the change that was just committed."""
+    from orders import tasks
+
+    try:
+        getattr(tasks, task_name).delay(object_id)
+    except Exception:
+        logger.exception("notification not queued", extra={"task": task_name})
+
+
+@transaction.atomic
+def subscriptions_due_reminder(*, now=None) -> list[int]:
+    """Claim the active subscriptions ending within ``RENEWAL_REMINDER_DAYS``
+    whose reminder for this end date was not sent yet; returns their ids.
+
+    The claim (``reminder_sent_for``) is written before anything is sent, so
+    two runs at once, or a daily run and the command, remind once.
+    """
+    now = now or timezone.now()
+    horizon = now + timedelta(days=config.RENEWAL_REMINDER_DAYS)
+    due = list(
+        Subscription.objects.select_for_update(skip_locked=True)
+        .filter(
+            status=Subscription.Status.ACTIVE, ends_at__gt=now, ends_at__lte=horizon
+        )
+        .exclude(reminder_sent_for=models.F("ends_at"))
+        .order_by("id")
+        .values_list("id", "ends_at")
+    )
+    for subscription_id, ends_at in due:
+        Subscription.objects.filter(pk=subscription_id).update(
+            reminder_sent_for=ends_at
+        )
+    return [subscription_id for subscription_id, _ends in due]
+
+
+def renewal_reminders_send(*, now=None) -> int:
+    ids = subscriptions_due_reminder(now=now)
+    for subscription_id in ids:
+        _notify("notify_renewal", subscription_id)
+    return len(ids)
