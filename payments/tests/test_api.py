@@ -147,7 +147,7 @@ def test_callbacks_work_during_maintenance(order, user):
 def test_sandbox_page_shows_the_amount_and_its_buttons_redirect_to_the_callback(
     order, user
 ):
-    payment, redirect_url = start(order, user)
+    _payment, redirect_url = start(order, user)
     browser = Client()
 
     page = browser.get(redirect_url)
@@ -163,7 +163,7 @@ def test_sandbox_page_shows_the_amount_and_its_buttons_redirect_to_the_callback(
 
 
 def test_sandbox_page_is_off_when_disabled(order, user, settings):
-    payment, redirect_url = start(order, user)
+    _payment, redirect_url = start(order, user)
     settings.PAYMENT_SANDBOX_ENABLED = False
 
     response = Client().get(urlparse(redirect_url).path)

@@ -52,7 +52,7 @@ def test_ten_concurrent_replays_of_one_callback_fulfil_once(paid_at_gateway):
 
 
 def test_two_paid_attempts_settling_together_pay_the_order_once(paid_at_gateway):
-    order, first, first_data = paid_at_gateway
+    order, _first, first_data = paid_at_gateway
     second, _ = start(order, order.user)
     second_data = pay_at_sandbox(second)
 

@@ -81,7 +81,8 @@ def test_request_sends_the_order_total_in_rials_and_redirects_to_startpay(
 
     assert payment.authority == REQUEST_OK["data"]["authority"]
     assert redirect_url == f"{LIVE_HOST}/pg/StartPay/{payment.authority}"
-    assert sent["amount"] == int(order.total) and isinstance(sent["amount"], int)
+    assert sent["amount"] == int(order.total)
+    assert isinstance(sent["amount"], int)
     assert sent["merchant_id"] == MERCHANT
     assert sent["callback_url"] == "https://shop.test/payments/callback/zarinpal"
     assert sent["metadata"]["mobile"].startswith("09")
