@@ -8,14 +8,15 @@ variant id first, then stock rows by variant id.
 
 import logging
 from collections.abc import Iterable
+from dataclasses import asdict
 
 from django.db import connection
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from catalog import vault
 from catalog.models import DigitalCode, Variant
+from catalog.selectors import code_secrets
 from mithrapay.errors import Conflict
 
 logger = logging.getLogger(__name__)
@@ -100,8 +101,9 @@ def codes_available_exist(*, variant_id: int) -> bool:
     ).exists()
 
 
-def stock_reserve(*, variant: Variant, quantity: int) -> None:
-    """Take ``quantity`` units of a physical variant, never below zero.
+def stock_reserve(*, variant: Variant, quantity: int) -> int:
+    """Take ``quantity`` units of a physical variant, never below zero;
+    returns the units left.
 
     One conditional UPDATE: the row lock it takes makes concurrent buyers
     queue, and the ``stock >= quantity`` condition is re-checked on the
@@ -112,6 +114,7 @@ def stock_reserve(*, variant: Variant, quantity: int) -> None:
     )
     if not taken:
         raise OutOfStock(variant_id=variant.pk, sku=variant.sku)
+    return Variant.objects.values_list("stock", flat=True).get(pk=variant.pk)
 
 
 def stock_release(*, variant_id: int, quantity: int) -> None:
@@ -119,7 +122,7 @@ def stock_release(*, variant_id: int, quantity: int) -> None:
 
 
 def codes_plaintext(*, code_ids: Iterable[int]) -> dict[int, dict]:
-    """The decrypted code, PIN and serial of sold codes, by id.
+    """The decrypted code, PIN, serial and expiry of sold codes, by id.
 
     For showing a paid order's codes to its owner; callers check ownership.
     Raises ``VaultError`` if a code cannot be decrypted rather than showing
@@ -129,14 +132,7 @@ def codes_plaintext(*, code_ids: Iterable[int]) -> dict[int, dict]:
         id__in=list(code_ids), status=DigitalCode.Status.SOLD
     ).only("id", "code_encrypted", "pin_encrypted", "serial_encrypted", "expires_at")
     return {
-        code.pk: {
-            "code": vault.decrypt(code.code_encrypted),
-            "pin": vault.decrypt(code.pin_encrypted) if code.pin_encrypted else "",
-            "serial": vault.decrypt(code.serial_encrypted)
-            if code.serial_encrypted
-            else "",
-            "expires_at": code.expires_at,
-        }
+        code.pk: {**asdict(code_secrets(code=code)), "expires_at": code.expires_at}
         for code in codes
     }
 

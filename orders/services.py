@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from catalog import inventory
+from catalog import services as catalog_services
 from catalog.customer_fields import clean_inputs
 from catalog.models import Variant
 from mithrapay.errors import ApplicationError, Conflict
@@ -197,17 +198,9 @@ def order_create(
 
     if emptied:
         # A variant just went out of stock: cached catalog pages must say so.
-        transaction.on_commit(_catalog_changed)
+        catalog_services.catalog_version_bump()
     logger.info("order created", extra={"order_id": order.pk, "user_id": user.pk})
     return order
-
-
-def _catalog_changed():
-    from catalog import services as catalog_services
-
-    bump = getattr(catalog_services, "catalog_version_bump", None)
-    if bump is not None:
-        bump()
 
 
 def _order_insert(user, lines, shipping_address, note) -> Order:
@@ -259,7 +252,7 @@ def _order_insert(user, lines, shipping_address, note) -> Order:
 def _reserve(lines: list[dict]) -> tuple[dict[int, list[int]], list[int]]:
     """Reserve the codes and stock of every line, in variant-id order so
     concurrent checkouts lock rows in the same order. Returns the code ids
-    per variant, and the code variants whose pool this emptied."""
+    per variant, and the variants whose pool or stock this emptied."""
     reserved: dict[int, list[int]] = {}
     emptied = []
     for line in sorted(lines, key=lambda line: line["obj"].pk):
@@ -271,7 +264,8 @@ def _reserve(lines: list[dict]) -> tuple[dict[int, list[int]], list[int]]:
             if not inventory.codes_available_exist(variant_id=variant.pk):
                 emptied.append(variant.pk)
         elif variant.fulfilment == Variant.Fulfilment.SHIPMENT:
-            inventory.stock_reserve(variant=variant, quantity=line["quantity"])
+            if inventory.stock_reserve(variant=variant, quantity=line["quantity"]) == 0:
+                emptied.append(variant.pk)
     return reserved, emptied
 
 
@@ -299,8 +293,12 @@ def _release(order: Order) -> None:
         if item.fulfilment == Variant.Fulfilment.SHIPMENT:
             inventory.stock_release(variant_id=item.variant_id, quantity=item.quantity)
     order.items.update(status=OrderItem.Status.RELEASED)
-    if refilled:
-        transaction.on_commit(_catalog_changed)
+    # Known limit: any release bumps the catalog version, not only one that
+    # refills an empty pool, so a cancel can cost a cached page its freshness.
+    if refilled or any(
+        item.fulfilment == Variant.Fulfilment.SHIPMENT for item in items
+    ):
+        catalog_services.catalog_version_bump()
 
 
 def _lock(order_id: int) -> Order:
@@ -493,7 +491,7 @@ def _reserve_again(order: Order) -> bool:
     except inventory.OutOfStock:
         return False
     if emptied:
-        transaction.on_commit(_catalog_changed)
+        catalog_services.catalog_version_bump()
     return True
 
 
@@ -618,7 +616,7 @@ def order_refund(*, order: Order, staff: User, reason: str, restock_codes: bool)
         data={"restocked_codes": restocked},
     )
     if restocked:
-        transaction.on_commit(_catalog_changed)
+        catalog_services.catalog_version_bump()
     transaction.on_commit(lambda: _notify("notify_refund", order.pk))
     return restocked
 
