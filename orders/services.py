@@ -264,7 +264,8 @@ def _reserve(lines: list[dict]) -> tuple[dict[int, list[int]], list[int]]:
             if not inventory.codes_available_exist(variant_id=variant.pk):
                 emptied.append(variant.pk)
         elif variant.fulfilment == Variant.Fulfilment.SHIPMENT:
-            if inventory.stock_reserve(variant=variant, quantity=line["quantity"]) == 0:
+            left = inventory.stock_reserve(variant=variant, quantity=line["quantity"])
+            if left == 0:
                 emptied.append(variant.pk)
     return reserved, emptied
 
