@@ -63,16 +63,16 @@ def check_body(*, body: str) -> None:
 
 
 def _free_slug(title: str) -> str:
-    """The title's slug, numbered when another post already holds it."""
+    """The title's slug, numbered when another post already holds it.
+
+    Each candidate is checked by the database, whose collation decides what
+    counts as the same slug (MariaDB treats some letters as equal).
+    """
     base = slug_from_title(title)
-    taken = set(
-        Post.objects.filter(slug__startswith=base).values_list("slug", flat=True)
-    )
-    if base not in taken:
-        return base
-    number = 2
-    while (candidate := f"{base[: SLUG_MAX_LENGTH - 8]}-{number}") in taken:
+    candidate, number = base, 1
+    while Post.objects.filter(slug=candidate).exists():
         number += 1
+        candidate = f"{base[: SLUG_MAX_LENGTH - 8]}-{number}"
     return candidate
 
 

@@ -6,6 +6,7 @@ import pytest
 from constance import config
 from constance.test import override_config
 from django.contrib.contenttypes.models import ContentType
+from django.core.management import call_command
 from django.urls import path
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -106,3 +107,13 @@ def test_the_admin_keeps_working_during_maintenance(admin_client):
 
     assert response.status_code == HTTPStatus.FOUND
     assert config.NOTICE_BANNER == "Back at 18:00"
+
+
+def test_maintenance_can_be_switched_from_the_command_line(api_client):
+    call_command("constance", "set", "MAINTENANCE_MODE", "on")
+    during = api_client.post("/test/gated", {})
+    call_command("constance", "set", "MAINTENANCE_MODE", "")
+    after = api_client.post("/test/gated", {})
+
+    assert during.status_code == HTTPStatus.SERVICE_UNAVAILABLE
+    assert after.status_code == HTTPStatus.CREATED

@@ -12,7 +12,7 @@ from constance import config
 from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from accounts.roles import SUPPORT
 from accounts.tests.factories import UserFactory
@@ -342,3 +342,21 @@ def test_staff_who_may_only_view_cannot_change(client):
     save_in_admin(client, NOTICE_BANNER="Sneaky")
 
     assert config.NOTICE_BANNER == settings.NOTICE_BANNER
+
+
+# --- From the command line ----------------------------------------------------
+
+
+def test_command_line_sets_a_value_through_the_same_checks():
+    call_command("constance", "set", "SUPPORT_PHONE", "09121234567")
+
+    assert site_settings.public_settings()["support_phone"] == "+989121234567"
+
+
+def test_command_line_refuses_a_value_out_of_range():
+    with pytest.raises(CommandError):
+        call_command("constance", "set", "ORDER_RESERVATION_MINUTES", "0")
+
+    assert site_settings.order_reservation_minutes() == (
+        settings.ORDER_RESERVATION_MINUTES
+    )
