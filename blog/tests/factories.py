@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
 from blog.models import Post, Tag
-from catalog.models import Category, Product
+from catalog.tests.factories import CategoryFactory, ProductFactory
 
 
 class StaffFactory(UserFactory):
@@ -53,20 +53,10 @@ class ScheduledFactory(PostFactory):
     published_at = factory.LazyFunction(lambda: timezone.now() + timedelta(days=1))
 
 
-class CategoryFactory(factory.django.DjangoModelFactory):
-    name = factory.Sequence(lambda n: f"Gift cards {n}")
-    slug = factory.Sequence(lambda n: f"gift-cards-{n}")
-
-    class Meta:
-        model = Category
-
-
-class ProductFactory(factory.django.DjangoModelFactory):
-    kind = Product.Kind.GIFT_CARD
-    brand = "Apple"
-    category = factory.SubFactory(CategoryFactory)
-    name = factory.Sequence(lambda n: f"Apple gift card {n}")
-    slug = factory.Sequence(lambda n: f"apple-gift-card-{n}")
-
-    class Meta:
-        model = Product
+__all__ = [
+    "CategoryFactory",
+    "PostFactory",
+    "ProductFactory",
+    "ScheduledFactory",
+    "TagFactory",
+]
