@@ -1,24 +1,37 @@
 """The catalog in the back office.
 
 Codes are shown by their last four characters only and cannot be edited:
-staff import them (a form on the variant), void them, and never see one in
-full here. Every save calls ``catalog_version_bump`` so cached catalog
-responses follow the edit.
+staff import them (a form on the variant), void them, and see one in full
+only through the reveal page (``catalog.reveal_code``, a reason on record,
+rate-limited), superusers included. Every save calls
+``catalog_version_bump`` so cached catalog responses follow the edit.
 """
 
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponseRedirect
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import validate_ipv46_address
+from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
+from rest_framework.throttling import BaseThrottle
 
 from catalog import selectors, services
-from catalog.forms import CodeImportForm, VariantAdminForm
-from catalog.models import Category, CodeBatch, DigitalCode, Product, Variant
-from mithrapay.errors import ApplicationError
+from catalog.errors import RevealNotAllowed
+from catalog.forms import CodeImportForm, CodeRevealForm, VariantAdminForm
+from catalog.models import (
+    Category,
+    CodeBatch,
+    CodeReveal,
+    DigitalCode,
+    Product,
+    Variant,
+)
+from mithrapay.errors import ApplicationError, error_body
+from mithrapay.throttling import RateLimited
 
 
 class CatalogEditMixin:
@@ -270,6 +283,76 @@ class DigitalCodeAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    def get_list_display(self, request):
+        shown = super().get_list_display(request)
+        if request.user.has_perm("catalog.reveal_code"):
+            return (*shown, "reveal_link")
+        return shown
+
+    @admin.display(description=_("reveal"))
+    def reveal_link(self, obj):
+        url = reverse("admin:catalog_digitalcode_reveal", args=[obj.pk])
+        return format_html('<a href="{}">{}</a>', url, _("Reveal…"))
+
+    def get_urls(self):
+        urls = [
+            path(
+                "<int:object_id>/reveal/",
+                self.admin_site.admin_view(self.reveal_view),
+                name="catalog_digitalcode_reveal",
+            )
+        ]
+        return urls + super().get_urls()
+
+    def reveal_view(self, request, object_id):
+        """Show one full code after the member of staff gave a reason.
+
+        Staff without ``catalog.reveal_code`` get 403 whatever the method;
+        past ``THROTTLE_CODE_REVEAL`` a reveal answers 429 with Retry-After.
+        """
+        if not request.user.has_perm("catalog.reveal_code"):
+            raise PermissionDenied
+        code = get_object_or_404(
+            DigitalCode.objects.select_related("variant"), pk=object_id
+        )
+        form = CodeRevealForm(request.POST if request.method == "POST" else None)
+        secrets = None
+        if request.method == "POST" and form.is_valid():
+            try:
+                secrets = services.code_reveal(
+                    code=code,
+                    staff=request.user,
+                    reason=form.cleaned_data["reason"],
+                    ip=_client_ip(request),
+                )
+            except RateLimited as exc:
+                response = JsonResponse(
+                    error_body(exc.code, exc.message), status=exc.status
+                )
+                response["Retry-After"] = str(exc.retry_after)
+                return response
+            except RevealNotAllowed:
+                raise PermissionDenied from None
+            except ApplicationError as exc:
+                for field, field_messages in exc.fields.items():
+                    for message in field_messages:
+                        form.add_error(field if field in form.fields else None, message)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Reveal code %(code)s") % {"code": code},
+            "opts": self.model._meta,
+            "original": code,
+            "form": form,
+            "secrets": secrets,
+            "has_view_permission": True,
+        }
+        response = TemplateResponse(
+            request, "admin/catalog/digitalcode/reveal.html", context
+        )
+        # The page may hold a full code: no cache, proxy or back button keeps it.
+        response["Cache-Control"] = "no-store, private"
+        return response
+
     @admin.action(
         description=_("Void the selected available codes"), permissions=["change"]
     )
@@ -335,9 +418,25 @@ class CodeBatchAdmin(PoolCountsMixin, admin.ModelAdmin):
         permissions=["change"],
     )
     def void_batches(self, request, queryset):
+        """A leaked supplier delivery: first a page naming the batches and how
+        many available codes each loses, then the void on confirmation."""
+        batches = list(queryset.order_by("pk"))
+        if request.POST.get("confirm") != "yes":
+            context = {
+                **self.admin_site.each_context(request),
+                "title": _("Void these batches?"),
+                "opts": self.model._meta,
+                "batches": batches,
+                "total": sum(batch.codes_available for batch in batches),
+                "action": "void_batches",
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            }
+            return TemplateResponse(
+                request, "admin/catalog/codebatch/void_confirmation.html", context
+            )
         count = sum(
             services.code_void_batch(batch=batch, voided_by=request.user)
-            for batch in queryset.order_by("pk")
+            for batch in batches
         )
         self.message_user(
             request,
@@ -345,3 +444,44 @@ class CodeBatchAdmin(PoolCountsMixin, admin.ModelAdmin):
             % {"count": count},
             messages.SUCCESS,
         )
+        return None
+
+
+@admin.register(CodeReveal)
+class CodeRevealAdmin(admin.ModelAdmin):
+    """The audit of full codes shown to staff; nobody edits it."""
+
+    list_display = ("at", "staff", "code_masked", "sku", "reason", "ip")
+    list_filter = ("at",)
+    list_select_related = ("staff", "code__variant")
+    search_fields = ("=code__id", "staff__email", "=code__last4")
+    date_hierarchy = "at"
+    fields = ("at", "staff", "code", "reason", "ip")
+    readonly_fields = fields
+
+    @admin.display(description=_("code"))
+    def code_masked(self, obj):
+        return obj.code.masked
+
+    @admin.display(description=_("SKU"), ordering="code__variant__sku")
+    def sku(self, obj):
+        return obj.code.variant.sku
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+def _client_ip(request) -> str | None:
+    """The client's address as the throttles see it, when it is one."""
+    ident = BaseThrottle().get_ident(request)
+    try:
+        validate_ipv46_address(ident)
+    except ValidationError:
+        return None
+    return ident

@@ -8,8 +8,8 @@ class CatalogConfig(AppConfig):
     name = "catalog"
     verbose_name = _("Catalog")
     # Staff role name → permission codenames ("app_label.codename") this app
-    # grants it; collected by ``manage.py setup_roles``. No role here holds
-    # ``catalog.reveal_code``: seeing a full code is granted separately.
+    # grants it; collected by ``manage.py setup_roles``. Only Finance holds
+    # ``catalog.reveal_code``, and every reveal is audited and rate-limited.
     ROLE_PERMISSIONS: dict[str, list[str]] = {
         # Edits the catalog and imports codes; voids codes (changing a code
         # is only ever voiding it: the admin edits nothing else).
@@ -27,5 +27,12 @@ class CatalogConfig(AppConfig):
         "Support": [
             *(f"catalog.view_{model}" for model in _MODELS),
             "catalog.view_digitalcode",
+        ],
+        # Finds a code a customer disputes and reveals it, with a reason on
+        # record; edits nothing in the catalog.
+        "Finance": [
+            "catalog.view_digitalcode",
+            "catalog.reveal_code",
+            "catalog.view_codereveal",
         ],
     }

@@ -35,3 +35,9 @@ class VariantNotFound(ApplicationError):
 class VariantNotCoded(ApplicationError):
     code = "variant_not_coded"
     default_message = _("This variant is not delivered as a code from the pool.")
+
+
+class RevealNotAllowed(ApplicationError):
+    status = status.HTTP_403_FORBIDDEN
+    code = "permission_denied"
+    default_message = _("You do not have permission to reveal codes.")

@@ -73,3 +73,15 @@ class VariantAdminForm(forms.ModelForm):
                 for field, messages in exc.message_dict.items():
                     self.add_error(field if field in self.fields else None, messages)
         return data
+
+
+class CodeRevealForm(forms.Form):
+    reason = forms.CharField(
+        label=_("reason"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_(
+            "Why the full code must be seen (a disputed delivery, say). It is "
+            "recorded with your name and the time."
+        ),
+    )

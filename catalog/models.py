@@ -148,6 +148,11 @@ class Variant(models.Model):
     low_stock_threshold = models.PositiveIntegerField(
         _("low-stock threshold"), default=5
     )
+    # Set when catalog managers were told the variant fell under its
+    # threshold; cleared when it is back above, so each fall alerts once.
+    low_stock_alerted_at = models.DateTimeField(
+        _("low-stock alert sent at"), null=True, blank=True, editable=False
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -273,3 +278,32 @@ class DigitalCode(models.Model):
     @property
     def masked(self) -> str:
         return f"••••{self.last4}"
+
+
+class CodeReveal(models.Model):
+    """One time a member of staff was shown a full code, and why."""
+
+    code = models.ForeignKey(
+        DigitalCode,
+        verbose_name=_("code"),
+        on_delete=models.PROTECT,
+        related_name="reveals",
+    )
+    staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("staff"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    reason = models.TextField(_("reason"))
+    at = models.DateTimeField(_("at"), auto_now_add=True)
+    ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("code reveal")
+        verbose_name_plural = _("code reveals")
+        ordering = ("-at", "-id")
+        indexes = [models.Index(fields=["staff", "-at"])]
+
+    def __str__(self):
+        return f"{self.code} @ {self.at:%Y-%m-%d %H:%M}"

@@ -13,6 +13,8 @@ from django.db.models import (
     Case,
     Count,
     Exists,
+    F,
+    IntegerField,
     OuterRef,
     Prefetch,
     Q,
@@ -21,6 +23,7 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.functions import Coalesce
 from django.http import Http404
 
 from catalog import vault
@@ -266,4 +269,48 @@ def code_secrets(*, code: DigitalCode) -> CodeSecrets:
         code=vault.decrypt(code.code_encrypted),
         pin=vault.decrypt(code.pin_encrypted) if code.pin_encrypted else "",
         serial=vault.decrypt(code.serial_encrypted) if code.serial_encrypted else "",
+    )
+
+
+# --- Low stock ---------------------------------------------------------------------
+
+
+def variants_with_stock_level() -> QuerySet[Variant]:
+    """Active code and shipped variants with ``stock_level``: available codes
+    of the pool, or units on hand. Activation by staff has no level."""
+    available = (
+        DigitalCode.objects.filter(
+            variant_id=OuterRef("pk"), status=DigitalCode.Status.AVAILABLE
+        )
+        .order_by()
+        .values("variant_id")
+        .annotate(count=Count("id"))
+        .values("count")
+    )
+    return (
+        Variant.objects.filter(
+            is_active=True,
+            fulfilment__in=(Variant.Fulfilment.CODE, Variant.Fulfilment.SHIPMENT),
+        )
+        .annotate(
+            stock_level=Case(
+                When(
+                    fulfilment=Variant.Fulfilment.CODE,
+                    then=Coalesce(Subquery(available, output_field=IntegerField()), 0),
+                ),
+                default=F("stock"),
+                output_field=IntegerField(),
+            )
+        )
+        .select_related("product")
+    )
+
+
+def variants_low_stock() -> QuerySet[Variant]:
+    """Variants whose available codes or stock are under their
+    ``low_stock_threshold``, emptiest first."""
+    return (
+        variants_with_stock_level()
+        .filter(stock_level__lt=F("low_stock_threshold"))
+        .order_by("stock_level", "sku")
     )

@@ -13,13 +13,29 @@ from decimal import Decimal
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
 from catalog import code_files, vault
-from catalog.errors import VariantNotCoded
-from catalog.models import Category, CodeBatch, DigitalCode, Product, Variant
-from catalog.selectors import CATALOG_VERSION_KEY, new_catalog_version
+from catalog.errors import RevealNotAllowed, VariantNotCoded
+from catalog.models import (
+    Category,
+    CodeBatch,
+    CodeReveal,
+    DigitalCode,
+    Product,
+    Variant,
+)
+from catalog.selectors import (
+    CATALOG_VERSION_KEY,
+    CodeSecrets,
+    code_secrets,
+    new_catalog_version,
+    variants_with_stock_level,
+)
+from mithrapay import throttling
 from mithrapay.errors import ApplicationError
 from mithrapay.transactions import retry_on_lock_conflict
 
@@ -590,3 +606,105 @@ def code_void_batch(*, batch: CodeBatch, voided_by=None) -> int:
         },
     )
     return count
+
+
+# --- Revealing a code to staff ---------------------------------------------------
+
+REVEAL_SCOPE = "code_reveal"
+MAX_REVEAL_REASON = 500
+
+
+def code_reveal(
+    *, code: DigitalCode, staff, reason: str, ip: str | None
+) -> CodeSecrets:
+    """Show one full code to a member of staff holding ``catalog.reveal_code``.
+
+    Every reveal is recorded (who, which code, when, why, from where) before
+    the code is decrypted, and counted against ``THROTTLE_CODE_REVEAL`` per
+    member of staff: past it, :class:`~mithrapay.throttling.RateLimited`
+    and no record. The code itself is never logged.
+    """
+    if not staff.is_active or not staff.is_staff:
+        raise RevealNotAllowed()
+    if not staff.has_perm("catalog.reveal_code"):
+        raise RevealNotAllowed()
+    reason = (reason or "").strip()
+    if not reason or len(reason) > MAX_REVEAL_REASON:
+        raise ApplicationError(
+            code="validation_error",
+            message=_("Some fields are not valid."),
+            fields={
+                "reason": [_("Say why the code must be seen (at most 500 characters).")]
+            },
+        )
+    throttling.consume(REVEAL_SCOPE, f"user:{staff.pk}")
+
+    reveal = CodeReveal.objects.create(code=code, staff=staff, reason=reason, ip=ip)
+    logger.info(
+        "code revealed to staff",
+        extra={"code_id": code.pk, "staff_id": staff.pk, "reveal_id": reveal.pk},
+    )
+    return code_secrets(code=code)
+
+
+# --- Low-stock alerts ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LowStock:
+    variant_id: int
+    sku: str
+    name: str
+    level: int
+    threshold: int
+
+
+@transaction.atomic
+def low_stock_claim(*, now=None) -> list[LowStock]:
+    """Mark the variants that fell under their low-stock threshold since the
+    last run and return them; re-arm those back at or above it.
+
+    The variant rows are locked (skipping rows another run holds) before
+    being marked, so two runs at the same moment report each fall once.
+    """
+    now = now or timezone.now()
+    levels = variants_with_stock_level()
+    rearmed = (
+        levels.filter(low_stock_alerted_at__isnull=False)
+        .exclude(stock_level__lt=F("low_stock_threshold"))
+        .values_list("id", flat=True)
+    )
+    rearmed_ids = list(rearmed)
+    if rearmed_ids:
+        Variant.objects.filter(id__in=rearmed_ids).update(low_stock_alerted_at=None)
+
+    fallen = list(
+        levels.filter(
+            low_stock_alerted_at__isnull=True,
+            stock_level__lt=F("low_stock_threshold"),
+        )
+        .order_by("id")
+        .values_list(
+            "id", "sku", "product__name", "name", "stock_level", "low_stock_threshold"
+        )
+    )
+    if not fallen:
+        return []
+    claimed = set(
+        Variant.objects.select_for_update(skip_locked=True)
+        .filter(id__in=[row[0] for row in fallen], low_stock_alerted_at__isnull=True)
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
+    Variant.objects.filter(id__in=claimed).update(low_stock_alerted_at=now)
+    return [
+        LowStock(
+            variant_id=pk,
+            sku=sku,
+            name=f"{product} — {name}",
+            level=level,
+            threshold=threshold,
+        )
+        for pk, sku, product, name, level, threshold in fallen
+        if pk in claimed
+    ]

@@ -607,6 +607,21 @@ CODE_DIGEST_KEY = env.str("CODE_DIGEST_KEY") or (
 # expiry date passing).
 CATALOG_CACHE_SECONDS = env.int("CATALOG_CACHE_SECONDS", 300, minimum=1, maximum=86400)
 
+# --- Back office -------------------------------------------------------------
+
+# Full codes a member of staff may reveal in the admin, per staff member.
+THROTTLE_RATES["code_reveal"] = env.rate("THROTTLE_CODE_REVEAL", "10/hour")
+# How often catalog managers' low-stock alerts are checked, in seconds.
+LOW_STOCK_CHECK_SECONDS = env.int(
+    "LOW_STOCK_CHECK_SECONDS", 300, minimum=30, maximum=86400
+)
+CELERY_BEAT_SCHEDULE["send-low-stock-alerts"] = {
+    "task": "catalog.send_low_stock_alerts",
+    "schedule": float(LOW_STOCK_CHECK_SECONDS),
+}
+# Days of daily sales in the dashboard's chart.
+DASHBOARD_CHART_DAYS = 30
+
 # --- Production refuses to start on missing or placeholder secrets ------------
 
 if IS_PRODUCTION:

@@ -51,6 +51,16 @@ class Order(models.Model):
         indexes = [
             models.Index(fields=["status", "expires_at"]),
             models.Index(fields=["user", "-created_at"]),
+            # The back office's sales figures read paid orders by paid time.
+            models.Index(fields=["paid_at", "status"]),
+            # The back office lists orders newest first.
+            models.Index(fields=["created_at"]),
+        ]
+        permissions = [
+            ("cancel_order", _("Can cancel an unpaid order")),
+            ("add_note", _("Can add a note to an order")),
+            ("resend_notification", _("Can resend a customer notification")),
+            ("view_sales", _("Can see the shop's sales figures")),
         ]
 
     def __str__(self):
@@ -112,9 +122,23 @@ class OrderItem(models.Model):
         verbose_name_plural = _("order items")
         ordering = ("id",)
         permissions = [("fulfil_item", _("Can fulfil manual and shipment items"))]
+        indexes = [
+            # The fulfilment queue: items awaiting staff, by kind of fulfilment.
+            models.Index(fields=["status", "fulfilment"]),
+        ]
 
     def __str__(self):
         return f"{self.quantity} × {self.sku}"
+
+
+class FulfilmentItem(OrderItem):
+    """An order item as the fulfilment queue shows it (no table of its own)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("item to fulfil")
+        verbose_name_plural = _("fulfilment queue")
+        default_permissions = ()
 
 
 class ItemCode(models.Model):
@@ -158,6 +182,7 @@ class OrderEvent(models.Model):
         REFUNDED = "refunded", _("refunded")
         PAYMENT = "payment", _("payment")
         NOTE = "note", _("note")
+        NOTIFICATION_RESENT = "notification_resent", _("notification resent")
 
     class Actor(models.TextChoices):
         CUSTOMER = "customer", _("customer")

@@ -87,7 +87,7 @@ def _transition(order: Order, to: str, *, actor: str, user=None, message="", dat
     if to not in TRANSITIONS[order.status]:
         raise InvalidTransition(
             _("An order that is %(status)s cannot become %(to)s.")
-            % {"status": order.status, "to": to}
+            % {"status": Status(order.status).label, "to": Status(to).label}
         )
     previous = order.status
     order.status = to
@@ -668,3 +668,64 @@ def renewal_reminders_send(*, now=None) -> int:
     for subscription_id in ids:
         _notify("notify_renewal", subscription_id)
     return len(ids)
+
+
+# --- The back office ----------------------------------------------------------
+
+# Notifications staff may send again, and the order or item state each needs.
+RESENDABLE = {
+    "order_paid": "notify_order_paid",
+    "item_activated": "notify_item_activated",
+    "item_shipped": "notify_item_shipped",
+    "refund": "notify_refund",
+}
+
+
+class NotificationNotApplicable(Conflict):
+    code = "notification_not_applicable"
+    default_message = _("This notification does not fit the order's state.")
+
+
+def resendable_notifications(*, order: Order) -> list[tuple[str, int | None]]:
+    """(notification, item id or None) pairs that fit ``order`` now."""
+    choices: list[tuple[str, int | None]] = []
+    if order.status in (
+        Status.PAID,
+        Status.PARTIALLY_FULFILLED,
+        Status.FULFILLED,
+    ):
+        choices.append(("order_paid", None))
+    if order.status == Status.REFUNDED:
+        choices.append(("refund", None))
+    for item_id, fulfilment, status in order.items.order_by("id").values_list(
+        "id", "fulfilment", "status"
+    ):
+        if fulfilment == Variant.Fulfilment.MANUAL and status == OrderItem.Status.DONE:
+            choices.append(("item_activated", item_id))
+        if status == OrderItem.Status.SHIPPED:
+            choices.append(("item_shipped", item_id))
+    return choices
+
+
+@transaction.atomic
+def order_resend_notification(
+    *, order: Order, user: User, notification: str, item_id: int | None = None
+) -> OrderEvent:
+    """Queue a customer notification again (the customer lost the email or
+    text) and record who asked. Refuses one that does not fit the order."""
+    if (notification, item_id) not in resendable_notifications(order=order):
+        raise NotificationNotApplicable()
+    event = _record(
+        order,
+        Event.NOTIFICATION_RESENT,
+        actor=Actor.STAFF,
+        user=user,
+        data={"notification": notification, "item": item_id},
+    )
+    target = item_id if item_id is not None else order.pk
+    transaction.on_commit(lambda: _notify(RESENDABLE[notification], target))
+    logger.info(
+        "notification resent",
+        extra={"order_id": order.pk, "notification": notification},
+    )
+    return event
