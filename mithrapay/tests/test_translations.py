@@ -29,12 +29,24 @@ def test_every_persian_message_is_translated():
     assert catalogue.fuzzy_entries() == []
 
 
-def test_compiled_catalogue_matches_the_source():
-    source = {(e.msgctxt, e.msgid): e.msgstr for e in polib.pofile(str(PO)) if e.msgstr}
-    compiled = {
-        (e.msgctxt, e.msgid): e.msgstr for e in polib.mofile(str(MO)) if e.msgid
+def _translations(catalogue) -> dict:
+    """(context, msgid) → the translation, or the tuple of plural forms."""
+    return {
+        (entry.msgctxt, entry.msgid): (
+            tuple(entry.msgstr_plural[i] for i in sorted(entry.msgstr_plural))
+            if entry.msgid_plural
+            else entry.msgstr
+        )
+        for entry in catalogue
+        if entry.msgid
     }
 
+
+def test_compiled_catalogue_matches_the_source():
+    source = _translations(polib.pofile(str(PO)))
+    compiled = _translations(polib.mofile(str(MO)))
+
+    assert any(isinstance(value, tuple) for value in source.values())
     assert compiled == source
 
 
