@@ -159,7 +159,7 @@ class OrderAdmin(admin.ModelAdmin):
         if not orders:
             return "—"
         return format_html_join(
-            mark_safe("<br>"),  # noqa: S308 - a constant tag
+            mark_safe("<br>"),
             '<a href="{}">{}</a> · {} · {} {} · {}',
             (
                 (
