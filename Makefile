@@ -45,6 +45,7 @@ migrate: install
 
 run: migrate
 	$(BIN)/python manage.py seed_demo
+	$(BIN)/python manage.py seed_demo_sales
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
 
 worker: install
@@ -83,6 +84,23 @@ bench-orders: install
 # beside the one DATABASE_URL names (set it to MariaDB for the real figure).
 bench-import: install
 	$(BIN)/python -m catalog.bench.import_bench
+
+# The back office's dashboard with 100,000 orders on a throw-away database
+# beside the one DATABASE_URL names (point it at MariaDB for the real figure).
+.PHONY: bench-dashboard e2e-admin
+bench-dashboard: install
+	$(if $(USES_MARIADB),$(BIN)/pip install --quiet -r requirements-mysql.txt)
+	$(BIN)/python bench/bench_dashboard.py
+
+# The back office in Debian's Chromium driven by Playwright, on a throw-away
+# SQLite shop (never a browser downloaded by Playwright). Installs chromium
+# with apt-get when it is missing and this runs as root.
+e2e-admin: install
+	$(BIN)/pip install --quiet -r requirements-e2e.txt
+	@test -x /usr/bin/chromium || { [ "$$(id -u)" = 0 ] && \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
+		{ echo "install Debian's chromium first: apt-get install chromium"; exit 1; }
+	$(BIN)/python e2e/admin_browser.py
 
 clean:
 	rm -rf $(VENV) staticfiles
