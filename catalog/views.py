@@ -64,6 +64,8 @@ class CatalogPermission(BasePermission):
     """Everyone reads; writes need the catalog permission named for the
     action in the view's ``write_permissions``."""
 
+    public_read = True
+
     def has_permission(self, request, view):
         if request.method in SAFE_METHODS:
             return True

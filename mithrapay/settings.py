@@ -8,7 +8,9 @@ import os
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
+from urllib.parse import urlsplit
 
+from csp.constants import NONCE, NONE, SELF
 from django.utils.translation import gettext_lazy as _
 
 from mithrapay import environment
@@ -273,6 +275,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "mithrapay.schema.add_links",
+    ],
 }
 
 # --- Background work ---------------------------------------------------------
@@ -621,6 +627,59 @@ CELERY_BEAT_SCHEDULE["send-low-stock-alerts"] = {
 }
 # Days of daily sales in the dashboard's chart.
 DASHBOARD_CHART_DAYS = 30
+
+# --- Security and serving ----------------------------------------------------
+
+# Proxies (IPs or CIDR blocks) whose X-Forwarded-For is believed. The client
+# address every per-IP limit counts is the right-most address in that header
+# that is not one of them (mithrapay.throttling.client_ip); with no trusted
+# peer, the connection's own address.
+TRUSTED_PROXIES = env.networks("TRUSTED_PROXIES")
+
+# Cross-origin API calls: only from the shop's own front ends, listed as
+# origins (https://shop.example.com). Tokens travel in the Authorization
+# header, never in cookies, so credentials stay off. The admin never answers
+# cross-origin requests.
+INSTALLED_APPS += ["corsheaders", "csp"]
+MIDDLEWARE.insert(0, "corsheaders.middleware.CorsMiddleware")
+CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS")
+CORS_URLS_REGEX = r"^/(?!admin/).*$"
+CORS_ALLOW_HEADERS = (
+    "accept",
+    "accept-language",
+    "authorization",
+    "content-type",
+    "idempotency-key",
+    "x-request-id",
+)
+CORS_EXPOSE_HEADERS = ("Retry-After", "X-Request-ID")
+CORS_PREFLIGHT_MAX_AGE = 3600
+
+# Content-Security-Policy on every answer (django-csp). Scripts come only
+# from this server's own static files (the admin's and the dashboard's
+# vendored chart library), never inline; the payment pages' small inline
+# styles carry the request's nonce. The sandbox form may hand over to the
+# payment result page, which may be the front end's.
+_RESULT_ORIGIN = "{0.scheme}://{0.netloc}".format(urlsplit(PAYMENT_RESULT_URL))
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+    "csp.middleware.CSPMiddleware",
+)
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF]
+        + ([_RESULT_ORIGIN] if urlsplit(PAYMENT_RESULT_URL).netloc else []),
+    },
+}
 
 # --- Production refuses to start on missing or placeholder secrets ------------
 
