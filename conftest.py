@@ -6,9 +6,11 @@ skipped test fails instead, so CI cannot pass on tests it did not run.
 """
 
 import os
+from contextlib import ExitStack, contextmanager
 
 import pytest
 from django.core.cache import cache
+from django.db import connections
 from rest_framework.test import APIClient
 
 REQUIRE_SERVICES = os.environ.get("MITHRAPAY_REQUIRE_SERVICES") == "1"
@@ -84,3 +86,40 @@ def auth_client(user):
     client = APIClient()
     client.force_authenticate(user=user)
     return client
+
+
+class _QueryLog:
+    """Every query run on any database alias, as (alias, sql)."""
+
+    def __init__(self):
+        self.queries: list[tuple[str, str]] = []
+
+    def __call__(self, execute, sql, params, many, context):
+        self.queries.append((context["connection"].alias, sql))
+        return execute(sql, params, many, context)
+
+    def __len__(self):
+        return len(self.queries)
+
+
+@pytest.fixture
+def max_queries_all_databases():
+    """``with max_queries_all_databases(n):`` fails when the block runs more
+    than ``n`` queries on all database aliases together (the primary and the
+    replica), so moving reads to the replica cannot hide any."""
+
+    @contextmanager
+    def check(limit: int):
+        log = _QueryLog()
+        with ExitStack() as stack:
+            for alias in connections:
+                stack.enter_context(connections[alias].execute_wrapper(log))
+            yield log
+        if len(log) > limit:
+            listing = "\n".join(f"[{alias}] {sql}" for alias, sql in log.queries)
+            pytest.fail(
+                f"Expected at most {limit} queries on all databases, "
+                f"{len(log)} were run:\n{listing}"
+            )
+
+    return check

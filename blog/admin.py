@@ -57,15 +57,32 @@ class PostAdminForm(forms.ModelForm):
         return cleaned
 
 
+class BlogChangesAdmin(admin.ModelAdmin):
+    """Saves and deletes made here change what the public blog shows, so
+    each one makes the cached blog answers stale."""
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        services.blog_version_bump()
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        services.blog_version_bump()
+
+    def delete_queryset(self, request, queryset):
+        super().delete_queryset(request, queryset)
+        services.blog_version_bump()
+
+
 @admin.register(Tag)
-class TagAdmin(admin.ModelAdmin):
+class TagAdmin(BlogChangesAdmin):
     list_display = ("name", "slug")
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
 
 
 @admin.register(Post)
-class PostAdmin(admin.ModelAdmin):
+class PostAdmin(BlogChangesAdmin):
     form = PostAdminForm
     list_display = ("title", "status", "published_at", "visibility", "author")
     list_filter = ("status", "tags")

@@ -1,11 +1,36 @@
 """Reads of the blog as customers see it: only live posts."""
 
+from datetime import datetime
+
 from django.db.models import Prefetch, Q, QuerySet
+from django.utils import timezone
 
 from blog.errors import UnknownTag
 from blog.models import Post, Tag
 from catalog.models import Product
 from catalog.selectors import active_category_q
+from mithrapay import response_cache
+
+# Bumped by every blog write (``services.blog_version_bump``); cached blog
+# answers built under an older version are never served.
+BLOG_VERSION_KEY = "blog:version"
+
+
+def blog_version() -> int:
+    return response_cache.version(BLOG_VERSION_KEY)
+
+
+def next_publication() -> datetime | None:
+    """When the next scheduled post goes live, if one is scheduled: a cached
+    list must not outlive that moment."""
+    return (
+        Post.objects.filter(
+            status=Post.Status.PUBLISHED, published_at__gt=timezone.now()
+        )
+        .order_by("published_at")
+        .values_list("published_at", flat=True)
+        .first()
+    )
 
 
 def post_list(*, tag: str = "", search: str = "") -> QuerySet[Post]:

@@ -9,7 +9,7 @@ from django.core.validators import validate_unicode_slug
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from blog import rendering
+from blog import rendering, selectors
 from blog.errors import SlugInvalid, SlugLocked, SlugReserved, SlugTaken, UnsafeMarkup
 from blog.models import (
     RESERVED_SLUGS,
@@ -18,6 +18,7 @@ from blog.models import (
     Tag,
     slug_from_title,
 )
+from mithrapay import response_cache
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +35,12 @@ EDITABLE_FIELDS = frozenset(
         "seo_description",
     }
 )
+
+
+def blog_version_bump() -> None:
+    """Make every cached blog answer stale once the write commits. Every
+    service below calls it; so does the admin for what it saves itself."""
+    response_cache.bump(selectors.BLOG_VERSION_KEY)
 
 
 def check_slug(*, slug: str, post: Post | None = None) -> None:
@@ -122,6 +129,7 @@ def post_create(
     )
     post.tags.set(tags)
     post.products.set(products)
+    blog_version_bump()
 
     logger.info("blog post created", extra={"post_id": post.pk})
     return post
@@ -145,6 +153,7 @@ def post_update(*, post: Post, data: dict) -> Post:
         post.tags.set(data["tags"])
     if "products" in data:
         post.products.set(data["products"])
+    blog_version_bump()
 
     logger.info("blog post updated", extra={"post_id": post.pk})
     return post
@@ -166,6 +175,7 @@ def post_publish(*, post: Post, at: datetime | None = None) -> Post:
     post.status = Post.Status.PUBLISHED
     post.published_at = at or timezone.now()
     post.save(update_fields=["status", "published_at", "updated_at"])
+    blog_version_bump()
 
     logger.info("blog post published", extra={"post_id": post.pk})
     return post
@@ -179,6 +189,7 @@ def post_unpublish(*, post: Post) -> Post:
 
     post.status = Post.Status.DRAFT
     post.save(update_fields=["status", "updated_at"])
+    blog_version_bump()
 
     logger.info("blog post unpublished", extra={"post_id": post.pk})
     return post

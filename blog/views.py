@@ -1,3 +1,4 @@
+from django.conf import settings
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import viewsets
 from rest_framework.exceptions import NotFound
@@ -9,6 +10,17 @@ from blog.serializers import (
     PostDetailSerializer,
     PostListItemSerializer,
     PostListQuerySerializer,
+)
+from mithrapay.response_cache import ResponseCache
+
+# The list pages, kept until a blog write, BLOG_CACHE_SECONDS, or the moment
+# the next scheduled post goes live, whichever comes first.
+BLOG_LIST_RESPONSES = ResponseCache(
+    namespace="blog",
+    version_key=selectors.BLOG_VERSION_KEY,
+    actions=frozenset({"list"}),
+    seconds=lambda: settings.BLOG_CACHE_SECONDS,
+    fresh_until=selectors.next_publication,
 )
 
 
@@ -31,6 +43,7 @@ class PostViewSet(viewsets.ReadOnlyModelViewSet):
     lookup_field = "slug"
     lookup_value_regex = r"[-\w]+"
     filter_backends = []
+    response_cache = BLOG_LIST_RESPONSES
 
     def get_serializer_class(self):
         if self.action == "retrieve":
@@ -41,6 +54,9 @@ class PostViewSet(viewsets.ReadOnlyModelViewSet):
         return selectors.post_list()
 
     def list(self, request, *args, **kwargs):
+        return self.response_cache.serve(request, lambda: self._list(request))
+
+    def _list(self, request):
         query = PostListQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         tag = query.validated_data.get("tag", "")

@@ -1,7 +1,6 @@
 """Reads of the catalog: the public tree and product lists, pool counts,
 and the version that keys cached catalog responses."""
 
-import hashlib
 import logging
 import time
 from dataclasses import dataclass
@@ -58,13 +57,6 @@ def catalog_version() -> int:
 
 def new_catalog_version() -> int:
     return time.time_ns() // 1000
-
-
-def catalog_cache_key(*, url: str, language: str) -> str:
-    """The cache key of one catalog response: the catalog version, the
-    language and the full URL (path and query string, as sent)."""
-    fingerprint = hashlib.sha256(url.encode()).hexdigest()
-    return f"catalog:response:{catalog_version()}:{language}:{fingerprint}"
 
 
 # --- Categories ---------------------------------------------------------------------

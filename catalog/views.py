@@ -2,9 +2,7 @@ import logging
 from http import HTTPStatus
 
 from django.conf import settings
-from django.core.cache import cache
 from django.http import Http404
-from django.utils.translation import get_language
 from drf_spectacular.utils import (
     OpenApiParameter,
     extend_schema,
@@ -25,6 +23,7 @@ from catalog.serializers import (
     StaffProductSerializer,
     VariantWriteSerializer,
 )
+from mithrapay.response_cache import ResponseCache
 
 logger = logging.getLogger(__name__)
 
@@ -37,27 +36,14 @@ KEY_PARAMETER = OpenApiParameter(
 VARIANT_PARAMETER = OpenApiParameter("variant_id", int, OpenApiParameter.PATH)
 
 
-def cached_response(request, build) -> Response:
-    """The catalog response for ``request``, from the cache when the catalog
-    has not changed since it was stored. Only successful answers are kept;
-    a cache outage serves from the database."""
-    try:
-        key = selectors.catalog_cache_key(
-            url=request.build_absolute_uri(), language=get_language() or ""
-        )
-        data = cache.get(key)
-    except Exception:
-        logger.warning("catalog cache unavailable", exc_info=True)
-        return build()
-    if data is not None:
-        return Response(data)
-    response = build()
-    if response.status_code == HTTPStatus.OK:
-        try:
-            cache.set(key, response.data, timeout=settings.CATALOG_CACHE_SECONDS)
-        except Exception:
-            logger.warning("catalog response not cached", exc_info=True)
-    return response
+# Whole catalog answers, kept until the catalog changes (every service that
+# changes what it shows bumps the version) or CATALOG_CACHE_SECONDS pass.
+CATALOG_RESPONSES = ResponseCache(
+    namespace="catalog",
+    version_key=selectors.CATALOG_VERSION_KEY,
+    actions=frozenset({"list", "retrieve"}),
+    seconds=lambda: settings.CATALOG_CACHE_SECONDS,
+)
 
 
 class CatalogPermission(BasePermission):
@@ -86,8 +72,10 @@ class CategoryViewSet(viewsets.GenericViewSet):
     serializer_class = CategoryTreeSerializer
     queryset = Category.objects.none()  # for the schema; reads use selectors
 
+    response_cache = CATALOG_RESPONSES
+
     def list(self, request):
-        return cached_response(
+        return self.response_cache.serve(
             request,
             lambda: Response(
                 CategoryTreeSerializer(selectors.category_tree(), many=True).data
@@ -130,6 +118,7 @@ class ProductViewSet(viewsets.GenericViewSet):
     queryset = Product.objects.none()  # for the schema; reads use selectors
     lookup_field = "key"
     lookup_value_regex = "[^/]+"
+    response_cache = CATALOG_RESPONSES
     write_permissions = {
         "create": "catalog.add_product",
         "update": "catalog.change_product",
@@ -139,7 +128,7 @@ class ProductViewSet(viewsets.GenericViewSet):
     }
 
     def list(self, request):
-        return cached_response(request, lambda: self._list(request))
+        return self.response_cache.serve(request, lambda: self._list(request))
 
     def _list(self, request):
         query = ProductQuerySerializer(data=request.query_params)
@@ -149,7 +138,7 @@ class ProductViewSet(viewsets.GenericViewSet):
         return self.get_paginated_response(ProductSerializer(page, many=True).data)
 
     def retrieve(self, request, key: str):
-        return cached_response(
+        return self.response_cache.serve(
             request,
             lambda: Response(ProductSerializer(selectors.product_get(key=key)).data),
         )

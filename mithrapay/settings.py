@@ -681,6 +681,33 @@ CONTENT_SECURITY_POLICY = {
     },
 }
 
+# --- Performance -------------------------------------------------------------
+
+# The catalog's and the blog's cached public responses; off only to measure
+# or debug what a miss costs (make bench runs a server with it off).
+RESPONSE_CACHE_ENABLED = env.bool("RESPONSE_CACHE_ENABLED", True)
+# Answers a plain anonymous GET of a cached page before DRF runs; last, so
+# every other middleware handles that answer as it handles the view's.
+MIDDLEWARE.append("mithrapay.response_cache.PublicReadMiddleware")
+# Seconds a cached blog list lives at most. Blog writes invalidate it at
+# once and it never outlives the next scheduled post's publication time.
+BLOG_CACHE_SECONDS = env.int("BLOG_CACHE_SECONDS", 300, minimum=1, maximum=86400)
+
+# A MariaDB replica of DATABASE_URL for the catalog's and the blog's public
+# reads (mithrapay.db_router says which queries go there). Tests always have
+# a "replica" alias, mirroring the test database, so the routing is tested.
+DATABASE_REPLICA_URL = env.str("DATABASE_REPLICA_URL")
+if DATABASE_REPLICA_URL or IS_TEST:
+    DATABASES["replica"] = environment.database_config(
+        DATABASE_REPLICA_URL or DATABASE_URL,
+        sqlite_path=BASE_DIR / env.str("SQLITE_PATH", "db.sqlite3"),
+        conn_max_age=env.int("CONN_MAX_AGE", 60, minimum=0),
+    )
+    if IS_TEST:
+        DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    DATABASE_ROUTERS = ["mithrapay.db_router.ReplicaRouter"]
+    MIDDLEWARE.insert(0, "mithrapay.db_router.ReadOnlyRequestMiddleware")
+
 # --- Production refuses to start on missing or placeholder secrets ------------
 
 if IS_PRODUCTION:

@@ -74,11 +74,11 @@ def test_feed_holds_at_most_the_configured_number_of_posts(client, settings):
     assert len(_parse(response.content).findall("channel/item")) == 2
 
 
-def test_feed_queries_do_not_grow_with_posts(client, django_assert_max_num_queries):
+def test_feed_queries_do_not_grow_with_posts(client, max_queries_all_databases):
     for _ in range(10):
         PostFactory(tags=TagFactory.create_batch(2))
 
-    with django_assert_max_num_queries(3):
+    with max_queries_all_databases(3):
         response = client.get("/blog/feed/")
 
     assert response.status_code == HTTPStatus.OK

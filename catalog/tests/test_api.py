@@ -1,10 +1,8 @@
-from contextlib import ExitStack
 from decimal import Decimal
 from http import HTTPStatus
 
 import pytest
 from django.conf import settings
-from django.db import connections
 
 from catalog.models import DigitalCode, Product, Variant
 from catalog.tests.factories import (
@@ -334,16 +332,9 @@ def test_product_detail_of_an_unknown_or_inactive_product_is_not_found(api_clien
 # --- Query budgets -------------------------------------------------------------
 
 
-def _on_every_alias(fixture, limit: int) -> ExitStack:
-    stack = ExitStack()
-    for alias in connections:
-        stack.enter_context(fixture(limit, connection=connections[alias]))
-    return stack
-
-
 @pytest.mark.parametrize("page_size", [1, 5, 40])
 def test_product_list_costs_at_most_four_queries_whatever_the_page_size(
-    api_client, django_assert_max_num_queries, page_size
+    api_client, max_queries_all_databases, page_size
 ):
     parent = CategoryFactory(slug="gifts")
     for _n in range(40):
@@ -352,7 +343,7 @@ def test_product_list_costs_at_most_four_queries_whatever_the_page_size(
         VariantFactory(product=product, region="DE")
         PhysicalVariantFactory(product=product)
 
-    with _on_every_alias(django_assert_max_num_queries, 4):
+    with max_queries_all_databases(4):
         response = api_client.get(
             f"/products/?page_size={page_size}&category=gifts&in_stock=true"
             "&search=product&ordering=-price&min_price=1"
@@ -363,23 +354,23 @@ def test_product_list_costs_at_most_four_queries_whatever_the_page_size(
 
 
 def test_product_detail_costs_at_most_three_queries(
-    api_client, django_assert_max_num_queries
+    api_client, max_queries_all_databases
 ):
     product = ProductFactory(slug="apple")
     for _ in range(10):
         DigitalCodeFactory(variant=VariantFactory(product=product))
 
-    with _on_every_alias(django_assert_max_num_queries, 3):
+    with max_queries_all_databases(3):
         response = api_client.get("/products/apple")
 
     assert len(response.json()["variants"]) == 10
 
 
-def test_categories_cost_one_query(api_client, django_assert_max_num_queries):
+def test_categories_cost_one_query(api_client, max_queries_all_databases):
     for _ in range(5):
         CategoryFactory(parent=CategoryFactory())
 
-    with _on_every_alias(django_assert_max_num_queries, 1):
+    with max_queries_all_databases(1):
         response = api_client.get("/categories/")
 
     assert len(response.json()) == 5
