@@ -13,7 +13,8 @@ REQUIREMENTS := requirements.txt $(if $(USES_MARIADB),requirements-mysql.txt)
 DEV_REQUIREMENTS := requirements-dev.txt $(REQUIREMENTS)
 
 .PHONY: help install install-dev run test lint format check-migrations schema \
-	messages migrate roles worker beat clean bench-orders bench-import
+	messages migrate roles worker beat clean bench-orders bench-import \
+	deploy-check fuzz e2e
 
 help:
 	@echo "make run    - install, migrate and serve on http://127.0.0.1:8000"
@@ -84,6 +85,35 @@ bench-orders: install
 # beside the one DATABASE_URL names (set it to MariaDB for the real figure).
 bench-import: install
 	$(BIN)/python -m catalog.bench.import_bench
+
+# Django's deployment checks under production settings, every warning an
+# error. Throw-away secrets; the real servers when DATABASE_URL and REDIS_URL
+# are set, else a SQLite path (the checks do not connect).
+deploy-check: install
+	APP_ENV=production ENV_FILE=/dev/null ALLOWED_HOSTS=shop.example.com \
+	SECRET_KEY=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))') \
+	JWT_SECRET=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))') \
+	CODE_DIGEST_KEY=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(32))') \
+	CODE_ENCRYPTION_KEYS=$$($(BIN)/python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())') \
+	DATABASE_URL=$${DATABASE_URL:-sqlite:///$(CURDIR)/var/deploy-check.sqlite3} \
+	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/0} \
+	$(BIN)/python manage.py check --deploy --fail-level WARNING
+
+# schemathesis against gunicorn on MariaDB and Redis (DATABASE_URL and
+# REDIS_URL name the servers; the run uses its own database, mithrapay_fuzz).
+# Fails on any failure; see fuzz/schemathesis.toml.
+fuzz: install-dev
+	$(BIN)/pip install --quiet -r requirements-mysql.txt
+	$(BIN)/python fuzz/run.py
+
+# The customer's journey over HTTP against gunicorn and a Celery worker on
+# MariaDB and Redis (database mithrapay_e2e), then the back-office journey
+# in a headless browser where that target exists.
+e2e: install-dev
+	$(BIN)/pip install --quiet -r requirements-mysql.txt
+	$(BIN)/python e2e/journey.py
+	@if $(MAKE) -n e2e-admin >/dev/null 2>&1; then $(MAKE) e2e-admin; \
+	else echo "make e2e-admin is not defined; the back-office journey is skipped"; fi
 
 # The back office's dashboard with 100,000 orders on a throw-away database
 # beside the one DATABASE_URL names (point it at MariaDB for the real figure).

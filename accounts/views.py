@@ -5,7 +5,6 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
 from accounts import services, tokens
@@ -26,11 +25,7 @@ from accounts.serializers import (
 )
 from mithrapay.maintenance import MaintenanceGate
 from mithrapay.schema import ErrorSerializer
-
-
-def client_ip(request) -> str:
-    """The client's address as DRF's throttles see it (``NUM_PROXIES``)."""
-    return BaseThrottle().get_ident(request)
+from mithrapay.throttling import client_ip
 
 
 def _errors(description: str) -> OpenApiResponse:

@@ -17,7 +17,6 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
-from rest_framework.throttling import BaseThrottle
 
 from catalog import selectors, services
 from catalog.errors import RevealNotAllowed
@@ -31,7 +30,7 @@ from catalog.models import (
     Variant,
 )
 from mithrapay.errors import ApplicationError, error_body
-from mithrapay.throttling import RateLimited
+from mithrapay.throttling import RateLimited, client_ip
 
 
 class CatalogEditMixin:
@@ -479,7 +478,7 @@ class CodeRevealAdmin(admin.ModelAdmin):
 
 def _client_ip(request) -> str | None:
     """The client's address as the throttles see it, when it is one."""
-    ident = BaseThrottle().get_ident(request)
+    ident = client_ip(request)
     try:
         validate_ipv46_address(ident)
     except ValidationError:

@@ -1,19 +1,102 @@
-"""gunicorn settings for MithraPay; each can be overridden from the environment."""
+"""gunicorn settings for MithraPay; each can be overridden from the environment.
+
+Graceful reload: ``kill -HUP <master pid>`` re-reads this file and the
+application, starts new workers and retires the old ones once they finish
+their current request (up to ``graceful_timeout``), so a deploy of new code
+drops no request. ``kill -TERM`` stops gracefully the same way; ``kill -QUIT``
+stops at once. ``preload_app`` stays off so a HUP really loads new code.
+
+Logs: access and error lines go to stdout and stderr. In production (or with
+``LOG_FORMAT=json``) both are one JSON object per line, in the same shape as
+the app's own log (``mithrapay.logformat``), so one query covers both.
+"""
 
 import multiprocessing
 import os
+import sys
+from pathlib import Path
+
+# The project's own modules (the log formatter) load from beside deploy/.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
+
 # Sync workers: each request holds one database connection for its duration,
 # which is what Django's connection handling expects. 2 × cores + 1 keeps the
 # cores busy while some workers wait on MariaDB or Redis.
 workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2 + 1))
 worker_class = "sync"
+
+# A worker silent for `timeout` seconds is killed and replaced; no request
+# should take that long (gateway calls time out after ZARINPAL_TIMEOUT).
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
-graceful_timeout = 30
-keepalive = 5
-max_requests = 2000
-max_requests_jitter = 200
+graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "30"))
+keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
+preload_app = False
+
+# Workers are recycled now and then, so a slow leak cannot grow without bound;
+# the jitter keeps them from restarting all at once.
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "2000"))
+max_requests_jitter = max_requests // 10
+
+# Request size limits, before Django sees anything.
+limit_request_line = 8190
+limit_request_fields = 100
+limit_request_field_size = 8190
+
+# Only these peers may set the scheme through X-Forwarded-Proto; the same
+# proxies are the app's TRUSTED_PROXIES (which picks the client address).
+forwarded_allow_ips = (
+    os.environ.get("FORWARDED_ALLOW_IPS")
+    or os.environ.get("TRUSTED_PROXIES")
+    or "127.0.0.1"
+)
+
 accesslog = "-"
 errorlog = "-"
-forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
+
+_production = os.environ.get("APP_ENV") == "production"
+_json = os.environ.get("LOG_FORMAT", "json" if _production else "text") == "json"
+if _json:
+    from mithrapay.logformat import JSON_FORMAT, RENAMED_FIELDS
+
+    _formatter = {
+        "()": "pythonjsonlogger.json.JsonFormatter",
+        "format": JSON_FORMAT,
+        "rename_fields": RENAMED_FIELDS,
+    }
+    logconfig_dict = {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {
+            "json": _formatter,
+            "access": {**_formatter, "()": "mithrapay.logformat.AccessFormatter"},
+        },
+        "handlers": {
+            "error": {
+                "class": "logging.StreamHandler",
+                "formatter": "json",
+                "stream": "ext://sys.stderr",
+            },
+            "access": {
+                "class": "logging.StreamHandler",
+                "formatter": "access",
+                "stream": "ext://sys.stdout",
+            },
+        },
+        "root": {"level": "INFO", "handlers": ["error"]},
+        "loggers": {
+            "gunicorn.error": {
+                "level": loglevel.upper(),
+                "handlers": ["error"],
+                "propagate": False,
+            },
+            "gunicorn.access": {
+                "level": "INFO",
+                "handlers": ["access"],
+                "propagate": False,
+            },
+        },
+    }

@@ -7,6 +7,7 @@ A missing or malformed value stops the start with :class:`SettingsError`,
 whose message is one line naming the variable.
 """
 
+import ipaddress
 import re
 from pathlib import Path
 from urllib.parse import quote
@@ -91,6 +92,19 @@ class Reader:
         if raw == "":
             return list(default)
         return [item.strip() for item in raw.split(",") if item.strip()]
+
+    def networks(self, name: str) -> tuple[str, ...]:
+        """Comma-separated IP addresses or CIDR blocks, normalised
+        (``10.0.0.0/8``, ``192.0.2.7`` becomes ``192.0.2.7/32``)."""
+        found = []
+        for item in self.list(name):
+            try:
+                found.append(str(ipaddress.ip_network(item, strict=False)))
+            except ValueError:
+                raise SettingsError(
+                    f"{name} must list IP addresses or networks, not {item!r}"
+                ) from None
+        return tuple(found)
 
     def choice(self, name: str, choices, default: str) -> str:
         value = self.str(name, default) or default

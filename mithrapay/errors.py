@@ -76,7 +76,9 @@ _DRF_CODES = {
 def error_body(code: str, message, fields=None) -> dict:
     body = {"code": code, "message": force_str(message)}
     if fields:
-        body["fields"] = fields
+        # Plain strings, so the body can also be stored as JSON (an
+        # idempotent replay keeps it).
+        body["fields"] = _field_messages(fields)
     return body
 
 

@@ -9,6 +9,8 @@ Only named scopes are limited; a scope's rate comes from
 ``settings.THROTTLE_RATES`` (each one an environment variable).
 """
 
+import functools
+import ipaddress
 import math
 import time
 from dataclasses import dataclass
@@ -90,6 +92,48 @@ def ensure_below(scope: str, ident: str, *, code: str | None = None) -> None:
         raise RateLimited(retry_after=window.retry_after, code=code)
 
 
+@functools.cache
+def _networks(trusted: tuple[str, ...]) -> tuple:
+    return tuple(ipaddress.ip_network(network) for network in trusted)
+
+
+def _address(text: str):
+    try:
+        return ipaddress.ip_address(text.strip())
+    except ValueError:
+        return None
+
+
+def _is_trusted(address) -> bool:
+    return any(address in network for network in _networks(settings.TRUSTED_PROXIES))
+
+
+def client_ip(request) -> str:
+    """The client's address, the one every per-IP limit counts.
+
+    ``X-Forwarded-For`` is believed only when the connection comes from a
+    proxy in ``TRUSTED_PROXIES``; then the client is the right-most address
+    in it that is not a trusted proxy, since everything left of that was
+    written by the client itself and proves nothing. A header from anyone
+    else is ignored, so a client cannot pick its own identity.
+    """
+    peer = request.META.get("REMOTE_ADDR", "")
+    current = _address(peer)
+    if current is None or not _is_trusted(current):
+        return peer
+    hops = request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
+    for hop in reversed(hops):
+        address = _address(hop)
+        if address is None:
+            # Garbage where a proxy would have written an address: the last
+            # trusted hop is as far as the chain can be followed.
+            break
+        current = address
+        if not _is_trusted(address):
+            break
+    return str(current)
+
+
 class ScopedThrottle(BaseThrottle):
     """Limit a view by its ``throttle_scope``: per user, or per IP if anonymous.
 
@@ -104,7 +148,7 @@ class ScopedThrottle(BaseThrottle):
         if user is not None and user.is_authenticated:
             ident = f"user:{user.pk}"
         else:
-            ident = f"ip:{self.get_ident(request)}"
+            ident = f"ip:{client_ip(request)}"
         window = hit(scope, ident)
         self._retry_after = window.retry_after
         return not window.exceeded

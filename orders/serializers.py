@@ -5,6 +5,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.phones import normalize_phone
+from catalog.customer_fields import FIELDS
 from orders.models import Order, OrderItem, Subscription
 from orders.services import MAX_LINES
 
@@ -21,10 +22,22 @@ class StrictIntegerField(serializers.IntegerField):
         return super().to_internal_value(data)
 
 
+@extend_schema_field(
+    {
+        "type": "object",
+        "description": "The inputs the variant asks for (its customer_fields).",
+        "properties": {name: {"type": "string", "maxLength": 254} for name in FIELDS},
+        "additionalProperties": False,
+    }
+)
+class InputsField(serializers.DictField):
+    """Checked per variant by the orders services; the schema names the keys."""
+
+
 class OrderLineSerializer(serializers.Serializer):
     variant = StrictIntegerField(min_value=1, max_value=2**62)
     quantity = StrictIntegerField(min_value=1, max_value=1000)
-    inputs = serializers.DictField(
+    inputs = InputsField(
         child=serializers.CharField(max_length=254, allow_blank=True), required=False
     )
 

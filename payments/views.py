@@ -81,7 +81,7 @@ class CallbackView(APIView):
             OpenApiParameter("Authority", OpenApiTypes.STR, OpenApiParameter.QUERY),
             OpenApiParameter("Status", OpenApiTypes.STR, OpenApiParameter.QUERY),
         ],
-        responses={200: CallbackResultSerializer, 302: None},
+        responses={200: CallbackResultSerializer, 302: None, 400: ErrorSerializer},
     )
     def get(self, request, gateway):
         return self._handle(request, gateway)
