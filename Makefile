@@ -81,6 +81,16 @@ bench-orders: install
 	$(BIN)/pip install --quiet -r requirements-mysql.txt
 	$(BIN)/python bench/bench_orders.py
 
+# The public API under wrk against gunicorn with production settings, on a
+# database of its own (mithrapay_bench) beside the one DATABASE_URL names;
+# see "## Performance" in README.md. BENCH_ARGS="--profile /tmp/mithrapay-profile"
+# adds py-spy flame graphs of each load.
+.PHONY: bench
+bench: install-dev
+	$(BIN)/pip install --quiet -r requirements-mysql.txt
+	command -v wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk; }
+	$(BIN)/python bench/bench_http.py $(BENCH_ARGS)
+
 # 100,000 codes through `manage.py import_codes`, on a throw-away database
 # beside the one DATABASE_URL names (set it to MariaDB for the real figure).
 bench-import: install

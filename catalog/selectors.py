@@ -199,9 +199,13 @@ def product_list(*, filters: ProductFilters) -> QuerySet[Product]:
         products = products.filter(
             Q(name__icontains=term) | Q(brand__icontains=term) | Exists(named_variant)
         )
-    products = products.annotate(
-        min_price=Subquery(of_product.order_by("price").values("price")[:1])
-    ).order_by(*ORDERINGS[filters.ordering])
+    if "price" in filters.ordering:
+        # Only a price ordering needs it: MariaDB computes the subquery for
+        # every matching product before it sorts and takes the page.
+        products = products.annotate(
+            min_price=Subquery(of_product.order_by("price").values("price")[:1])
+        )
+    products = products.order_by(*ORDERINGS[filters.ordering])
     return _with_variants(products, variants)
 
 
