@@ -177,24 +177,25 @@ def order_create(
             }
         )
 
-    with transaction.atomic():
-        # The customer's row serialises their concurrent checkouts, so the
-        # unpaid-order cap holds even for simultaneous requests.
-        User.objects.select_for_update().only("id").get(pk=user.pk)
-        pending = Order.objects.filter(user=user, status=Status.PENDING_PAYMENT).count()
-        if pending >= settings.MAX_PENDING_ORDERS:
-            raise TooManyPendingOrders()
-
-        # Reserve before inserting the items: an item's foreign key takes a
-        # shared lock on its variant row, and a shared lock held while
-        # waiting for the stock row's exclusive lock would deadlock two
-        # buyers of the same physical variant.
-        reserved, emptied = _reserve(lines)
-        order = _order_insert(
-            user, lines, shipping_address if needs_shipping else None, note
-        )
-        _link_codes(order, reserved)
-        _record(order, Event.CREATED, actor=Actor.CUSTOMER, user=user)
+    for _attempt in range(3):
+        number = _new_number()
+        try:
+            with transaction.atomic():
+                order, emptied = _create_and_reserve(
+                    user=user,
+                    number=number,
+                    lines=lines,
+                    shipping_address=shipping_address if needs_shipping else None,
+                    note=note,
+                )
+            break
+        except IntegrityError:
+            # Eight characters from 31 make a clash with an existing number
+            # rare; draw again. Any other integrity error is a real fault.
+            if not Order.objects.filter(number=number).exists():
+                raise
+    else:
+        raise Conflict(code="order_number_exhausted")
 
     if emptied:
         # A variant just went out of stock: cached catalog pages must say so.
@@ -203,31 +204,33 @@ def order_create(
     return order
 
 
-def _order_insert(user, lines, shipping_address, note) -> Order:
+def _create_and_reserve(*, user, number, lines, shipping_address, note):
+    # The customer's row serialises their concurrent checkouts, so the
+    # unpaid-order cap holds even for simultaneous requests.
+    User.objects.select_for_update().only("id").get(pk=user.pk)
+    pending = Order.objects.filter(user=user, status=Status.PENDING_PAYMENT).count()
+    if pending >= settings.MAX_PENDING_ORDERS:
+        raise TooManyPendingOrders()
+
+    # Reserve before inserting the items: an item's foreign key takes a
+    # shared lock on its variant row, and a shared lock held while waiting
+    # for the stock row's exclusive lock would deadlock two buyers of the
+    # same physical variant.
+    reserved, emptied = _reserve(lines)
     subtotal = sum(
         (line["obj"].price * line["quantity"] for line in lines), Decimal("0.00")
     )
-    for _attempt in range(3):
-        try:
-            with transaction.atomic():
-                order = Order.objects.create(
-                    number=_new_number(),
-                    user=user,
-                    subtotal=subtotal,
-                    total=subtotal,
-                    currency=settings.SHOP_CURRENCY,
-                    expires_at=timezone.now()
-                    + timedelta(minutes=config.ORDER_RESERVATION_MINUTES),
-                    shipping_address=shipping_address,
-                    note=note,
-                )
-            break
-        except IntegrityError:  # a number already taken: draw another
-            continue
-    else:
-        raise Conflict(code="order_number_exhausted")
-
-    OrderItem.objects.bulk_create(
+    order = Order.objects.create(
+        number=number,
+        user=user,
+        subtotal=subtotal,
+        total=subtotal,
+        currency=settings.SHOP_CURRENCY,
+        expires_at=timezone.now() + timedelta(minutes=config.ORDER_RESERVATION_MINUTES),
+        shipping_address=shipping_address,
+        note=note,
+    )
+    items = OrderItem.objects.bulk_create(
         [
             OrderItem(
                 order=order,
@@ -246,7 +249,22 @@ def _order_insert(user, lines, shipping_address, note) -> Order:
             for line in lines
         ]
     )
-    return order
+    _link_codes(order, items, reserved)
+    codes = sum(len(ids) for ids in reserved.values())
+    OrderEvent.objects.bulk_create(
+        [
+            OrderEvent(
+                order=order,
+                kind=Event.RESERVED,
+                actor=Actor.SYSTEM,
+                data={"codes": codes},
+            ),
+            OrderEvent(
+                order=order, kind=Event.CREATED, actor=Actor.CUSTOMER, user=user
+            ),
+        ]
+    )
+    return order, emptied
 
 
 def _reserve(lines: list[dict]) -> tuple[dict[int, list[int]], list[int]]:
@@ -270,17 +288,20 @@ def _reserve(lines: list[dict]) -> tuple[dict[int, list[int]], list[int]]:
     return reserved, emptied
 
 
-def _link_codes(order: Order, reserved: dict[int, list[int]]) -> None:
-    items = order.items.filter(variant_id__in=reserved).values_list("id", "variant_id")
+def _link_codes(order: Order, items: list[OrderItem], reserved: dict) -> None:
+    """Tie each reserved code to its item. ``items`` carry their ids where the
+    database returns them from a bulk insert (MariaDB 10.5+, SQLite)."""
+    if any(item.pk is None for item in items):
+        items = list(
+            order.items.filter(variant_id__in=reserved).only("id", "variant_id")
+        )
     ItemCode.objects.bulk_create(
         [
-            ItemCode(item_id=item_id, code_id=code_id)
-            for item_id, variant_id in items
-            for code_id in reserved[variant_id]
+            ItemCode(item_id=item.pk, code_id=code_id)
+            for item in items
+            for code_id in reserved.get(item.variant_id, ())
         ]
     )
-    codes = sum(len(ids) for ids in reserved.values())
-    _record(order, Event.RESERVED, actor=Actor.SYSTEM, data={"codes": codes})
 
 
 def _release(order: Order) -> None:
@@ -481,16 +502,16 @@ def order_pay(*, order: Order, payment_id: int) -> str:
 
 def _reserve_again(order: Order) -> bool:
     """Reserve a released order's items again, all or nothing."""
-    lines = [
-        {"obj": item.variant, "quantity": item.quantity}
-        for item in order.items.select_related("variant")
-    ]
+    items = list(order.items.select_related("variant"))
+    lines = [{"obj": item.variant, "quantity": item.quantity} for item in items]
     try:
         with transaction.atomic():
             reserved, emptied = _reserve(lines)
-            _link_codes(order, reserved)
+            _link_codes(order, items, reserved)
     except inventory.OutOfStock:
         return False
+    codes = sum(len(ids) for ids in reserved.values())
+    _record(order, Event.RESERVED, actor=Actor.SYSTEM, data={"codes": codes})
     if emptied:
         catalog_services.catalog_version_bump()
     return True

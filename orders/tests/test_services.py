@@ -292,11 +292,11 @@ def test_expire_orders_command(user, code_variant):
     assert order.status == Order.Status.EXPIRED
 
 
-# Order creation: a fixed part (variants, customer lock, pending count,
-# order, items, links, events, the reservation time, savepoints) plus at
-# most four per code line (two index-ordered locking reads, the update, the
+# Order creation: a fixed part (variants, customer lock, pending count, the
+# reservation time, order, items, links, both events in one insert, the
+# transaction's savepoint on SQLite) plus at most four per code line (two index-ordered locking reads, the update, the
 # out-of-stock check).
-FIXED_QUERIES = 14
+FIXED_QUERIES = 10
 QUERIES_PER_LINE = 4
 
 
@@ -377,3 +377,15 @@ def test_a_lapsed_plan_restarts_from_now(user):
 
     assert renewed.pk != old.pk
     assert renewed.starts_at > timezone.now() - timedelta(minutes=1)
+
+
+def test_a_clashing_order_number_is_drawn_again(user, code_variant, monkeypatch):
+    first = services.order_create(user=user, lines=[line(code_variant)])
+    numbers = iter([first.number, "MP-NEWNUMBR"])
+    monkeypatch.setattr(services, "_new_number", lambda: next(numbers))
+
+    second = services.order_create(user=user, lines=[line(code_variant)])
+
+    assert second.number == "MP-NEWNUMBR"
+    assert DigitalCode.objects.filter(status="reserved").count() == 2
+    assert ItemCode.objects.filter(item__order=second).count() == 1
