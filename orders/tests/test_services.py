@@ -294,8 +294,8 @@ def test_expire_orders_command(user, code_variant):
 
 # Order creation: a fixed part (variants, customer lock, pending count, the
 # reservation time, order, items, links, both events in one insert, the
-# transaction's savepoint on SQLite) plus at most four per code line (two index-ordered locking reads, the update, the
-# out-of-stock check).
+# transaction's savepoint on SQLite) plus at most four per code line (two
+# index-ordered locking reads, the update, the out-of-stock check).
 FIXED_QUERIES = 10
 QUERIES_PER_LINE = 4
 
