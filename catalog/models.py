@@ -81,7 +81,21 @@ class Product(models.Model):
         verbose_name = _("product")
         verbose_name_plural = _("products")
         ordering = ("name", "id")
-        indexes = [models.Index(fields=["is_active", "kind"])]
+        indexes = [
+            models.Index(fields=["is_active", "kind"]),
+            # The public list: walked in name or creation order up to the
+            # page's end, and counted from the index alone.
+            models.Index(
+                fields=["is_active", "name", "id"], name="product_listing_by_name"
+            ),
+            models.Index(
+                fields=["is_active", "created_at", "id"],
+                name="product_listing_by_newest",
+            ),
+            models.Index(
+                fields=["is_active", "category"], name="product_listing_by_category"
+            ),
+        ]
 
     def __str__(self):
         return self.name
@@ -160,6 +174,13 @@ class Variant(models.Model):
         verbose_name = _("variant")
         verbose_name_plural = _("variants")
         ordering = ("position", "price", "id")
+        indexes = [
+            # A product's active variants, in listing order, from the index.
+            models.Index(
+                fields=["product", "is_active", "position", "price", "id"],
+                name="variant_listing",
+            ),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(price__gte=0), name="variant_price_not_negative"

@@ -5,8 +5,10 @@ import logging
 import time
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 
 from django.core.cache import cache
+from django.db import connections, router
 from django.db.models import (
     BooleanField,
     Case,
@@ -172,21 +174,25 @@ def _with_variants(products: QuerySet[Product], variants: QuerySet[Variant]):
     )
 
 
-def product_list(*, filters: ProductFilters) -> QuerySet[Product]:
-    """Active products in active categories with at least one active variant
-    matching the variant filters (region, price range, in stock); each
-    product's ``listed_variants`` are those matching variants. Three queries
-    for a page (count, products, variants), whatever its size."""
+def _matching(filters: ProductFilters) -> tuple[QuerySet[Product], QuerySet[Variant]]:
+    """The products ``filters`` select, in their order, and the variants of
+    theirs to list."""
     variants = variants_listed().filter(_variant_q(filters))
     of_product = variants.filter(product_id=OuterRef("pk"))
-    products = Product.objects.filter(active_category_q("category__"), is_active=True)
-    products = products.filter(Exists(of_product))
+    # The category conditions as ``IN`` subqueries rather than joins: MariaDB
+    # then walks the products in the (is_active, name, id) index and stops
+    # at the page's end, instead of sorting every product of every category.
+    categories = Category.objects.filter(active_category_q())
     if filters.category_id is not None:
-        products = products.filter(
-            Q(category_id=filters.category_id)
-            | Q(category__parent_id=filters.category_id)
-            | Q(category__parent__parent_id=filters.category_id)
+        categories = categories.filter(
+            Q(pk=filters.category_id)
+            | Q(parent_id=filters.category_id)
+            | Q(parent__parent_id=filters.category_id)
         )
+    products = Product.objects.filter(
+        is_active=True, category_id__in=categories.values("pk")
+    )
+    products = products.filter(Exists(of_product))
     if filters.kind:
         products = products.filter(kind=filters.kind)
     if filters.brand:
@@ -205,11 +211,224 @@ def product_list(*, filters: ProductFilters) -> QuerySet[Product]:
         products = products.annotate(
             min_price=Subquery(of_product.order_by("price").values("price")[:1])
         )
-    products = products.order_by(*ORDERINGS[filters.ordering])
-    return _with_variants(products, variants)
+    return products.order_by(*ORDERINGS[filters.ordering]), variants
 
 
-def _by_key(products: QuerySet[Product], key: str | int) -> Product:
+def product_list(*, filters: ProductFilters) -> QuerySet[Product]:
+    """Active products in active categories with at least one active variant
+    matching the variant filters (region, price range, in stock); each
+    product's ``listed_variants`` are those matching variants. Three queries
+    for a page (count, products, variants), whatever its size."""
+    return _with_variants(*_matching(filters))
+
+
+# --- The public answers, from prepared statements ---------------------------------
+#
+# The public list and detail are read as plain rows (``.values()``), not model
+# instances, and each statement is compiled by the ORM once per process and
+# shape (database, filters, page length), then run with that shape's
+# parameters: building and compiling the querysets cost more than running
+# them. A value that changes between requests of one shape (a product id, a
+# slug) is compiled as a sentinel parameter and swapped for the real value.
+
+PRODUCT_COLUMNS = (
+    "id",
+    "kind",
+    "brand",
+    "name",
+    "slug",
+    "description",
+    "image",
+    "category_id",
+    "category_name",
+    "category_slug",
+    "created_at",
+)
+VARIANT_COLUMNS = (
+    "id",
+    "product_id",
+    "sku",
+    "name",
+    "price",
+    "fulfilment",
+    "face_value",
+    "face_currency",
+    "region",
+    "duration_days",
+    "customer_fields",
+    "max_per_order",
+    "in_stock",
+)
+# Distinct from every real parameter: ids are positive, prices not negative.
+_ID_SENTINEL = -(2**62)
+_TEXT_SENTINEL = "\x00product key\x00"
+STATEMENTS_KEPT = 512
+MAX_ID = 2**63 - 1
+
+
+@dataclass(frozen=True)
+class _Statement:
+    sql: str
+    params: tuple
+    names: tuple[str, ...]
+    # (position, converters, expression) of every column that needs one.
+    converters: tuple
+
+    @classmethod
+    def of(cls, queryset: QuerySet, using: str) -> "_Statement":
+        compiler = queryset.query.get_compiler(using=using)
+        sql, params = compiler.as_sql()
+        query = queryset.query
+        # The column names as ``.values()`` names them.
+        names = (
+            tuple(query.selected)
+            if query.selected
+            else tuple(
+                (*query.extra_select, *query.values_select, *query.annotation_select)
+            )
+        )
+        fields = [column[0] for column in compiler.select[: compiler.col_count]]
+        converters = tuple(
+            (position, tuple(functions), expression)
+            for position, (functions, expression) in compiler.get_converters(
+                fields
+            ).items()
+        )
+        return cls(sql, tuple(params), names, converters)
+
+    def rows(self, using: str, *, extra_sql="", extra_params=(), swap=None):
+        params = list(self.params)
+        if swap:
+            params = [swap.get(p, p) if type(p) in (int, str) else p for p in params]
+        connection = connections[using]
+        with connection.cursor() as cursor:
+            cursor.execute(self.sql + extra_sql, [*params, *extra_params])
+            fetched = cursor.fetchall()
+        rows = []
+        for values in fetched:
+            values = list(values)
+            for position, functions, expression in self.converters:
+                value = values[position]
+                for function in functions:
+                    value = function(value, expression, connection)
+                values[position] = value
+            rows.append(dict(zip(self.names, values, strict=True)))
+        return rows
+
+
+def _product_columns(products: QuerySet[Product]) -> QuerySet:
+    # The category's name and slug by subqueries rather than a join, which
+    # would make MariaDB start from the categories and sort the products.
+    category = Category.objects.filter(pk=OuterRef("category_id"))
+    return products.annotate(
+        category_name=Subquery(category.values("name")),
+        category_slug=Subquery(category.values("slug")),
+    ).values(*PRODUCT_COLUMNS)
+
+
+@lru_cache(maxsize=STATEMENTS_KEPT)
+def _list_statements(
+    using: str, filters: ProductFilters
+) -> tuple[_Statement, _Statement]:
+    """(count, page without its limit) of the product list for ``filters``."""
+    products, _variants = _matching(filters)
+    page = _Statement.of(_product_columns(products), using)
+    # The ids query's select list is the id alone, so its first FROM is its
+    # own: counting over the same FROM and WHERE lets MariaDB count from the
+    # indexes, where a derived table around it costs half as much again.
+    ids = _Statement.of(products.order_by().values("pk"), using)
+    _select, _from, tables_and_conditions = ids.sql.partition(" FROM ")
+    # The ORM's own compiled SQL; every value stays a parameter.
+    count_sql = "SELECT COUNT(*) FROM " + tables_and_conditions  # noqa: S608
+    count = _Statement(count_sql, ids.params, ("n",), ())
+    return count, page
+
+
+@lru_cache(maxsize=STATEMENTS_KEPT)
+def _variants_statement(
+    using: str, filters: ProductFilters | None, products: int
+) -> _Statement:
+    """The listed variants of ``products`` products (sentinel ids)."""
+    variants = variants_listed()
+    if filters is not None:
+        variants = variants.filter(_variant_q(filters))
+    ids = [_ID_SENTINEL - n for n in range(products)]
+    return _Statement.of(
+        variants.filter(product_id__in=ids).values(*VARIANT_COLUMNS), using
+    )
+
+
+@lru_cache(maxsize=8)
+def _detail_statement(using: str, shape: str) -> _Statement:
+    """One active product by ``shape``: "id", "id or slug" or "slug"."""
+    products = Product.objects.filter(active_category_q("category__"), is_active=True)
+    condition = {
+        "id": Q(pk=_ID_SENTINEL),
+        "id or slug": Q(pk=_ID_SENTINEL) | Q(slug=_TEXT_SENTINEL),
+        "slug": Q(slug=_TEXT_SENTINEL),
+    }[shape]
+    products = _product_columns(products.filter(condition).order_by("pk")[:1])
+    return _Statement.of(products, using)
+
+
+class ProductRows:
+    """The product list for ``filters`` as the paginator reads it: ``count()``
+    and a slice of product rows, each with its ``variants`` rows (the
+    variants matching the filters). A page costs three queries: the count,
+    the products, their variants (none when the page is empty)."""
+
+    def __init__(self, *, filters: ProductFilters):
+        self.filters = filters
+        self.using = router.db_for_read(Product)
+
+    def count(self) -> int:
+        count, _page = _list_statements(self.using, self.filters)
+        return count.rows(self.using)[0]["n"]
+
+    def __getitem__(self, window: slice) -> list[dict]:
+        start, stop = window.start or 0, window.stop
+        if stop is not None and stop <= start:
+            return []
+        _count, page = _list_statements(self.using, self.filters)
+        limit = stop - start if stop is not None else 2**62
+        rows = page.rows(
+            self.using, extra_sql=" LIMIT %s OFFSET %s", extra_params=(limit, start)
+        )
+        return _with_variant_rows(rows, self.using, self.filters)
+
+
+def _with_variant_rows(
+    rows: list[dict], using: str, filters: ProductFilters | None
+) -> list[dict]:
+    by_product = {row["id"]: [] for row in rows}
+    if by_product:
+        statement = _variants_statement(using, filters, len(by_product))
+        swap = {_ID_SENTINEL - n: pk for n, pk in enumerate(by_product)}
+        for variant in statement.rows(using, swap=swap):
+            by_product[variant["product_id"]].append(variant)
+    for row in rows:
+        row["variants"] = by_product[row["id"]]
+    return rows
+
+
+def product_row_get(*, key: str | int) -> dict:
+    """``product_get`` as a product row with its active ``variants`` rows
+    (two queries); raises ``Http404``."""
+    using = router.db_for_read(Product)
+    if isinstance(key, int):
+        shape, swap = "id", {_ID_SENTINEL: key}
+    elif key.isdecimal() and int(key) <= MAX_ID:
+        shape, swap = "id or slug", {_ID_SENTINEL: int(key), _TEXT_SENTINEL: key}
+    else:
+        # Digits past any id (or no number at all) can only be a slug.
+        shape, swap = "slug", {_TEXT_SENTINEL: key}
+    rows = _detail_statement(using, shape).rows(using, swap=swap)
+    if not rows:
+        raise Http404
+    return _with_variant_rows(rows, using, None)[0]
+
+
+def _by_key(products: QuerySet, key: str | int):
     """``key`` is an id (an int, or digits) or a slug."""
     if isinstance(key, int):
         condition = Q(pk=key)

@@ -72,18 +72,18 @@ class VariantSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(CustomerFieldSerializer(many=True))
     def get_customer_fields(self, variant) -> list[dict]:
-        fields = []
-        for name in variant.customer_fields:
-            field = customer_fields.FIELDS.get(name)
-            if field is not None:
-                fields.append(
-                    {
-                        "name": name,
-                        "label": str(field.label),
-                        "type": _field_type(field),
-                    }
-                )
-        return fields
+        return customer_fields_data(variant.customer_fields)
+
+
+def customer_fields_data(names: list[str]) -> list[dict]:
+    fields = []
+    for name in names:
+        field = customer_fields.FIELDS.get(name)
+        if field is not None:
+            fields.append(
+                {"name": name, "label": str(field.label), "type": _field_type(field)}
+            )
+    return fields
 
 
 class StaffVariantSerializer(VariantSerializer):
@@ -127,6 +127,60 @@ class StaffProductSerializer(ProductSerializer):
     class Meta(ProductSerializer.Meta):
         fields = (*ProductSerializer.Meta.fields, "is_active", "updated_at")
         read_only_fields = fields
+
+
+# The public product answers, built from ``selectors.product_rows`` /
+# ``product_row_get`` rows: the same keys, order and value formats as
+# ``ProductSerializer`` (which documents them in the schema), whose DRF fields
+# format the money and the time, at a fraction of the cost of nested
+# serializers.
+_MONEY = serializers.DecimalField(max_digits=18, decimal_places=2)
+_TIME = serializers.DateTimeField()
+_IMAGE_STORAGE = Product._meta.get_field("image").storage
+
+
+def product_data(row: dict) -> dict:
+    """One product row (with its ``variants`` rows) as customers see it."""
+    money = _MONEY.to_representation
+    currency = settings.SHOP_CURRENCY
+    image = row["image"]
+    return {
+        "id": row["id"],
+        "kind": row["kind"],
+        "brand": row["brand"],
+        "name": row["name"],
+        "slug": row["slug"],
+        "description": row["description"],
+        "image": _IMAGE_STORAGE.url(image) if image else None,
+        "category": {
+            "id": row["category_id"],
+            "name": row["category_name"],
+            "slug": row["category_slug"],
+        },
+        "created_at": _TIME.to_representation(row["created_at"]),
+        "variants": [
+            {
+                "id": variant["id"],
+                "sku": variant["sku"],
+                "name": variant["name"],
+                "price": money(variant["price"]),
+                "currency": currency,
+                "fulfilment": variant["fulfilment"],
+                "face_value": (
+                    None
+                    if variant["face_value"] is None
+                    else money(variant["face_value"])
+                ),
+                "face_currency": variant["face_currency"],
+                "region": variant["region"],
+                "duration_days": variant["duration_days"],
+                "customer_fields": customer_fields_data(variant["customer_fields"]),
+                "max_per_order": variant["max_per_order"],
+                "in_stock": bool(variant["in_stock"]),
+            }
+            for variant in row["variants"]
+        ],
+    }
 
 
 # --- Query parameters -------------------------------------------------------

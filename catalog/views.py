@@ -22,6 +22,7 @@ from catalog.serializers import (
     ProductWriteSerializer,
     StaffProductSerializer,
     VariantWriteSerializer,
+    product_data,
 )
 from mithrapay.response_cache import ResponseCache
 
@@ -133,14 +134,13 @@ class ProductViewSet(viewsets.GenericViewSet):
     def _list(self, request):
         query = ProductQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        products = selectors.product_list(filters=query.filters())
-        page = self.paginate_queryset(products)
-        return self.get_paginated_response(ProductSerializer(page, many=True).data)
+        page = self.paginate_queryset(selectors.ProductRows(filters=query.filters()))
+        return self.get_paginated_response([product_data(row) for row in page])
 
     def retrieve(self, request, key: str):
         return self.response_cache.serve(
             request,
-            lambda: Response(ProductSerializer(selectors.product_get(key=key)).data),
+            lambda: Response(product_data(selectors.product_row_get(key=key))),
         )
 
     def create(self, request):
