@@ -6,6 +6,7 @@ from rest_framework import serializers
 
 from accounts.phones import normalize_phone
 from catalog.customer_fields import FIELDS
+from mithrapay.serializers import ReadModelSerializer
 from orders.models import Order, OrderItem, Subscription
 from orders.services import MAX_LINES
 
@@ -80,7 +81,7 @@ class DeliveredCodeSerializer(serializers.Serializer):
     expires_at = serializers.DateField(allow_null=True)
 
 
-class OrderItemSerializer(serializers.ModelSerializer):
+class OrderItemSerializer(ReadModelSerializer):
     variant = serializers.IntegerField(source="variant_id")
     codes = serializers.SerializerMethodField()
 
@@ -111,7 +112,7 @@ class OrderItemSerializer(serializers.ModelSerializer):
         return DeliveredCodeSerializer(codes, many=True).data
 
 
-class OrderSerializer(serializers.ModelSerializer):
+class OrderSerializer(ReadModelSerializer):
     items = OrderItemSerializer(many=True, read_only=True)
 
     class Meta:
@@ -137,7 +138,7 @@ class OrderSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class SubscriptionSerializer(serializers.ModelSerializer):
+class SubscriptionSerializer(ReadModelSerializer):
     days_left = serializers.SerializerMethodField()
     status = serializers.SerializerMethodField()
 

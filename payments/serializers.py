@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from mithrapay.serializers import ReadModelSerializer
 from payments.models import Payment
 
 
@@ -7,7 +8,7 @@ class PayRequestSerializer(serializers.Serializer):
     gateway = serializers.CharField(max_length=32)
 
 
-class PaymentSerializer(serializers.ModelSerializer):
+class PaymentSerializer(ReadModelSerializer):
     class Meta:
         model = Payment
         fields = (
