@@ -273,3 +273,16 @@ def test_the_comparison_covers_full_pages_and_every_kind(client, settings, catal
     assert any(v["customer_fields"] for v in variants)
     assert any(p["image"] for p in body["results"])
     assert answer.status_code == HTTPStatus.OK
+
+
+@pytest.mark.parametrize("time_zone", ["UTC", "Asia/Tehran", "America/New_York"])
+def test_times_and_prices_read_the_same_in_every_time_zone(
+    client, settings, catalog, time_zone
+):
+    settings.TIME_ZONE = time_zone
+    for path in ("/products/?page_size=100", "/products/apple"):
+        answer, reference = _both(client, settings, path, "en")
+
+        _assert_identical(answer, reference)
+    created = answer.json()["created_at"]
+    assert created.endswith("Z") == (time_zone == "UTC")
