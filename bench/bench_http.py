@@ -22,6 +22,7 @@ import os
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -325,6 +326,11 @@ def analyze() -> None:
 def start_server(env: dict[str, str], *, port: int, workers: int, log: Path):
     import requests
 
+    # A server left on the port would answer the readiness probe and be
+    # measured in place of this one.
+    with socket.socket() as probe:
+        if probe.connect_ex(("127.0.0.1", port)) == 0:
+            _fail(f"port {port} is already in use; stop that server or pass --port")
     command = [str(BASE_DIR / ".venv" / "bin" / "gunicorn")]
     config = BASE_DIR / "deploy" / "gunicorn.conf.py"
     if config.is_file():
@@ -346,16 +352,17 @@ def start_server(env: dict[str, str], *, port: int, workers: int, log: Path):
             start_new_session=True,
         )
     for _ in range(150):
-        try:
-            if requests.get(f"http://127.0.0.1:{port}/health/ready", timeout=2).ok:
-                return server
-        except requests.ConnectionError:
-            pass
         if server.poll() is not None:
             break
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/health/ready", timeout=5).ok:
+                return server
+        except requests.RequestException:
+            # Not listening yet, or a worker still importing Django.
+            pass
         time.sleep(0.2)
     stop_server(server)
-    _fail(f"gunicorn did not become ready; see {log}")
+    _fail(f"gunicorn did not become ready (is port {port} taken?); see {log}")
     return None
 
 

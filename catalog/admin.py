@@ -212,7 +212,7 @@ class VariantFilter(admin.SimpleListFilter):
         return [(str(v.pk), v.sku) for v in variants.order_by("sku")]
 
     def queryset(self, request, queryset):
-        if self.value() and self.value().isdigit():
+        if self.value() and self.value().isascii() and self.value().isdigit():
             return queryset.filter(variant_id=int(self.value()))
         return queryset
 
@@ -228,7 +228,7 @@ class BatchFilter(admin.SimpleListFilter):
         return [(str(b.pk), f"#{b.pk} {b.variant.sku}") for b in batches]
 
     def queryset(self, request, queryset):
-        if self.value() and self.value().isdigit():
+        if self.value() and self.value().isascii() and self.value().isdigit():
             return queryset.filter(batch_id=int(self.value()))
         return queryset
 

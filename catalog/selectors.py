@@ -447,7 +447,7 @@ def _by_key(products: QuerySet, key: str | int):
     """``key`` is an id (an int, or digits) or a slug."""
     if isinstance(key, int):
         condition = Q(pk=key)
-    elif key.isdigit():
+    elif key.isascii() and key.isdigit():
         condition = Q(pk=int(key)) | Q(slug=key)
     else:
         condition = Q(slug=key)

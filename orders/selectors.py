@@ -32,7 +32,7 @@ def order_get(*, user, ref: str) -> Order:
     """The customer's order by id or by number; 404 for anyone else's, so
     an order's existence is never disclosed."""
     orders = order_list(user=user)
-    if ref.isdigit() and len(ref) <= 18:
+    if ref.isascii() and ref.isdigit() and len(ref) <= 18:
         lookup = {"pk": int(ref)}
     else:
         lookup = {"number": ref.upper()[:16]}

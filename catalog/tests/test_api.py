@@ -319,7 +319,9 @@ def test_product_detail_by_id_or_slug(api_client, suffix):
     assert [v["id"] for v in by_slug.json()["variants"]] == [variant.pk]
 
 
-@pytest.mark.parametrize("key", ["no-such-product", "999999", "inactive"])
+@pytest.mark.parametrize(
+    "key", ["no-such-product", "999999", "inactive", "\u00b2", "\u0663" * 3]
+)
 def test_product_detail_of_an_unknown_or_inactive_product_is_not_found(api_client, key):
     VariantFactory(product=ProductFactory(slug="inactive", is_active=False))
 

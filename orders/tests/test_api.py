@@ -340,9 +340,14 @@ def test_another_customers_order_is_404(code_variant, method, suffix):
     assert order.status == Order.Status.PENDING_PAYMENT
 
 
-@pytest.mark.parametrize("ref", ["99999999", "MP-NOPE", "9" * 40, "x" * 300])
-def test_unknown_order_is_404(customer_client, ref):
-    response = customer_client.get(f"/orders/{ref}")
+@pytest.mark.parametrize(
+    "ref", ["99999999", "MP-NOPE", "9" * 40, "x" * 300, "\u00b2", "\u0663"]
+)
+@pytest.mark.parametrize("suffix", ["", "/cancel", "/pay"])
+def test_unknown_order_is_404(customer_client, ref, suffix):
+    """Superscript and Arabic-Indic digits are no order id either."""
+    method = customer_client.get if not suffix else customer_client.post
+    response = method(f"/orders/{ref}{suffix}", {"gateway": "sandbox"}, format="json")
 
     assert response.status_code == HTTPStatus.NOT_FOUND
     assert response.json()["code"] == "not_found"
