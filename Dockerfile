@@ -29,6 +29,8 @@ COPY --chown=mithrapay:mithrapay . .
 RUN ENV_FILE=/dev/null SECRET_KEY=build-only-collectstatic-key \
     JWT_SECRET=build-only-collectstatic-jwt ALLOWED_HOSTS=build.invalid \
     DATABASE_URL=sqlite:////tmp/build.sqlite3 REDIS_URL=redis://build.invalid:6379/0 \
+    CODE_ENCRYPTION_KEYS=YnVpbGQtb25seS1jb2xsZWN0c3RhdGljLWtleS0wMDA= \
+    CODE_DIGEST_KEY=build-only-collectstatic-digest \
     python manage.py collectstatic --no-input -v0
 USER mithrapay
 EXPOSE 8000
