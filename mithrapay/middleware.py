@@ -1,10 +1,17 @@
 """Request-level guards that keep every answer in the one error shape."""
 
 import json
+import logging
 
+import kombu.exceptions
+import redis.exceptions
+from django import db
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 from mithrapay.errors import EMPTY_ERROR_CODES, error_body, json_error
+
+logger = logging.getLogger(__name__)
 
 
 class BodySizeLimitMiddleware:
@@ -25,7 +32,7 @@ class BodySizeLimitMiddleware:
             length = int(raw_length)
         except ValueError:
             return json_error(
-                request, "bad_request", "Content-Length is not a number.", 400
+                request, "bad_request", _("Content-Length is not a number."), 400
             )
         content_type = request.META.get("CONTENT_TYPE", "")
         if content_type.startswith("multipart/"):
@@ -56,4 +63,39 @@ class ErrorShapeMiddleware:
             code, message = EMPTY_ERROR_CODES[response.status_code]
             response.content = json.dumps(error_body(code, message))
             response["Content-Type"] = "application/json"
+        return response
+
+
+# Failures of the parts the application depends on: Redis (cache, OTPs,
+# throttles), the Celery broker and the database connection.
+OUTAGE_ERRORS = (
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    kombu.exceptions.OperationalError,
+    db.OperationalError,
+)
+
+
+class ServiceOutageMiddleware:
+    """Answer 503 ``service_unavailable`` when Redis, the broker or the
+    database cannot be reached, instead of a 500: the request was fine and
+    may be repeated once the part is back."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not isinstance(exception, OUTAGE_ERRORS):
+            return None
+        logger.warning(
+            "dependency unavailable",
+            exc_info=exception,
+            extra={"path": request.path, "error": type(exception).__name__},
+        )
+        code, message = EMPTY_ERROR_CODES[503]
+        response = json_error(request, code, message, 503)
+        response["Retry-After"] = "5"
         return response

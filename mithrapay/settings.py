@@ -85,6 +85,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "mithrapay.middleware.ErrorShapeMiddleware",
+    "mithrapay.middleware.ServiceOutageMiddleware",
 ]
 
 ROOT_URLCONF = "mithrapay.urls"

@@ -180,3 +180,33 @@ def test_each_response_carries_a_request_id(api_client):
 
     assert len(generated["X-Request-ID"]) == 32
     assert given["X-Request-ID"] == "abc123"
+
+
+UNREACHABLE_REDIS = {
+    "default": {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": "redis://127.0.0.1:1/0",
+        "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 1},
+    }
+}
+
+
+@pytest.mark.django_db
+def test_an_unreachable_cache_is_503_not_500(api_client, settings):
+    """OTPs and throttles live in Redis: with Redis gone, asking for a code
+    is a clean 503 the app can retry, and nothing is sent."""
+    from accounts.sms import outbox
+
+    settings.CACHES = UNREACHABLE_REDIS
+
+    response = api_client.post("/auth/request-otp", {"phone": "+989121234567"})
+
+    assert_error_shape(response, HTTPStatus.SERVICE_UNAVAILABLE, "service_unavailable")
+    assert response["Retry-After"]
+    assert outbox == []
+
+
+def test_an_unreachable_broker_is_503_not_500(api_client):
+    response = api_client.post("/test/broker-down", {})
+
+    assert_error_shape(response, HTTPStatus.SERVICE_UNAVAILABLE, "service_unavailable")

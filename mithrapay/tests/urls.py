@@ -17,5 +17,6 @@ urlpatterns = [
     path("test/broken", views.BrokenView.as_view()),
     path("test/plain-broken", views.PlainBrokenView.as_view()),
     path("test/plain", views.PlainView.as_view()),
+    path("test/broker-down", views.BrokerDownView.as_view()),
     *project_urlpatterns,
 ]

@@ -60,3 +60,14 @@ class PlainBrokenView(View):
 class PlainView(View):
     def get(self, request):
         return HttpResponse("plain")
+
+
+class BrokerDownView(APIView):
+    """Queues a task on a broker nobody listens on."""
+
+    def post(self, request):
+        from mithrapay.celery import app
+
+        with app.connection_for_write("redis://127.0.0.1:1/0") as connection:
+            connection.ensure_connection(max_retries=0)
+        return Response({"ok": True})
