@@ -8,7 +8,7 @@ still ``initiated``. Replays, duplicates and races therefore settle once.
 """
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from django.conf import settings
@@ -29,6 +29,8 @@ from payments.models import Payment
 logger = logging.getLogger(__name__)
 
 PAYABLE = Order.Status.PENDING_PAYMENT
+# Attempts asked per reconciliation run; the rest wait for the next run.
+RECONCILE_BATCH = 500
 REFUNDABLE = {
     Order.Status.PAID,
     Order.Status.PARTIALLY_FULFILLED,
@@ -39,6 +41,12 @@ REFUNDABLE = {
 class UnknownGateway(ApplicationError):
     code = "unknown_gateway"
     default_message = _("This payment gateway is not available.")
+
+
+class UnsupportedCurrency(ApplicationError):
+    """Raised with a message naming the currencies the gateway takes."""
+
+    code = "unsupported_currency"
 
 
 class OrderNotPayable(Conflict):
@@ -107,6 +115,14 @@ def payment_start(
                 ]
             }
         )
+    if gateway.currencies is not None and order.currency not in gateway.currencies:
+        raise UnsupportedCurrency(
+            _("This payment gateway takes %(accepted)s only, not %(currency)s.")
+            % {
+                "accepted": ", ".join(sorted(gateway.currencies)),
+                "currency": order.currency,
+            }
+        )
 
     with transaction.atomic():
         locked = order_services.order_lock(order_id=order.pk)
@@ -172,6 +188,11 @@ def payment_callback(*, gateway_name: str, data: dict) -> Outcome:
     if payment is None:
         logger.warning("callback for unknown payment", extra={"gateway": gateway_name})
         return Outcome("unknown")
+    # Known limit: an attempt already closed as cancelled or failed is not
+    # asked again, so if someone who knows its authority sends a false
+    # Status=NOK return before the customer pays on the gateway's page, that
+    # payment is never verified here; Zarinpal reverses a payment nobody
+    # verified, and the customer sees the attempt as cancelled.
     if payment.status != Payment.Status.INITIATED:
         return _outcome_of(payment)
     return payment_verify_and_settle(payment=payment, callback_data=data)
@@ -212,12 +233,17 @@ def payment_settle(*, payment_id: int, result: VerifyResult) -> Outcome:
             if not result.final:
                 payment.save(update_fields=["exchanges", "verified_at", "updated_at"])
                 return Outcome("pending", order.number)
-            payment.status = Payment.Status.FAILED
+            payment.status = (
+                Payment.Status.CANCELLED if result.cancelled else Payment.Status.FAILED
+            )
             payment.save(
                 update_fields=["status", "exchanges", "verified_at", "updated_at"]
             )
-            logger.info("payment failed", extra={"payment_id": payment.pk})
-            return Outcome("failed", order.number)
+            logger.info(
+                "payment not paid",
+                extra={"payment_id": payment.pk, "status": payment.status},
+            )
+            return Outcome(payment.status, order.number)
 
         payment.status = Payment.Status.SUCCEEDED
         payment.reference_id = result.reference_id
@@ -308,6 +334,14 @@ def refund_payment(
             order_services.order_refund(
                 order=order, staff=staff, reason=reason, restock_codes=restock_codes
             )
+        else:
+            # A duplicate or late attempt: the order keeps its state, and its
+            # history says where this payment's money went.
+            order_services.order_note_payment(
+                order=order,
+                message=f"payment {payment.pk} refunded: {reason}",
+                data={"payment": payment.pk, "refunded": True, "staff": staff.pk},
+            )
         locked.status = Payment.Status.REFUNDED
         locked.refunded_at = timezone.now()
         locked.refund_reason = reason
@@ -322,25 +356,68 @@ def refund_payment(
 def payments_reconcile(*, now=None) -> dict[str, int]:
     """Settle payments left ``initiated`` past ``PAYMENT_RECONCILE_AFTER_MINUTES``
     by asking their gateway, so a customer who paid while the callback was
-    lost still gets the order. Attempts still unpaid past
-    ``PAYMENT_ABANDON_AFTER_MINUTES`` are closed as failed."""
+    lost still gets the order. Returns how many ended in each outcome.
+
+    An attempt is closed as dead only on the gateway's own answer that
+    nothing was paid, and only past ``PAYMENT_ABANDON_AFTER_MINUTES``; one
+    whose gateway cannot be reached or is disabled stays ``initiated`` and is
+    asked again on the next run. The least recently asked go first, so
+    attempts that keep failing never crowd out the others.
+    """
     now = now or timezone.now()
-    settled: dict[str, int] = {}
+    abandon_before = now - timedelta(minutes=settings.PAYMENT_ABANDON_AFTER_MINUTES)
     stale = Payment.objects.select_related("order").filter(
         status=Payment.Status.INITIATED,
         created_at__lte=now
         - timedelta(minutes=settings.PAYMENT_RECONCILE_AFTER_MINUTES),
     )
-    abandon_before = now - timedelta(minutes=settings.PAYMENT_ABANDON_AFTER_MINUTES)
-    for payment in stale.order_by("id")[:500]:
-        if payment.authority:
-            outcome = payment_verify_and_settle(payment=payment, callback_data={})
-        else:
-            outcome = Outcome("pending", payment.order.number)
-        if outcome.status == "pending" and payment.created_at <= abandon_before:
-            outcome = payment_settle(
-                payment_id=payment.pk,
-                result=VerifyResult(paid=False, exchange={"abandoned": True}),
-            )
+    settled: dict[str, int] = {}
+    for payment in stale.order_by("updated_at", "id")[:RECONCILE_BATCH]:
+        outcome = _payment_reconcile(
+            payment=payment, abandoned=payment.created_at <= abandon_before
+        )
         settled[outcome.status] = settled.get(outcome.status, 0) + 1
     return settled
+
+
+def _payment_reconcile(*, payment: Payment, abandoned: bool) -> Outcome:
+    if not payment.authority:
+        # The gateway never gave this attempt a page, so the customer was
+        # never sent to pay it.
+        if not abandoned:
+            return Outcome("pending", payment.order.number)
+        return payment_settle(
+            payment_id=payment.pk,
+            result=VerifyResult(paid=False, exchange={"abandoned": True}),
+        )
+
+    gateway = gateways.get(payment.gateway)
+    if gateway is None:
+        logger.warning(
+            "payment left pending: its gateway is disabled",
+            extra={"payment_id": payment.pk, "gateway": payment.gateway},
+        )
+        _mark_asked(payment)
+        return Outcome("pending", payment.order.number)
+    try:
+        result = gateway.verify(payment=payment, callback_data={})
+    except GatewayError:
+        logger.warning("payment verify failed", extra={"payment_id": payment.pk})
+        _mark_asked(payment)
+        return Outcome("pending", payment.order.number)
+
+    if abandoned and not result.paid and not result.final:
+        # The gateway says nothing was paid, long after a customer would
+        # have finished paying: the attempt is dead.
+        result = replace(
+            result, final=True, exchange={**result.exchange, "abandoned": True}
+        )
+    return payment_settle(payment_id=payment.pk, result=result)
+
+
+def _mark_asked(payment: Payment) -> None:
+    # Only the timestamp, and only while still initiated: a callback settling
+    # the payment meanwhile keeps its answer.
+    Payment.objects.filter(pk=payment.pk, status=Payment.Status.INITIATED).update(
+        updated_at=timezone.now()
+    )

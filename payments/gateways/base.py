@@ -20,13 +20,19 @@ class VerifyResult:
     code: int | None = None
     reference_id: str = ""
     card_mask: str = ""
-    # The customer cancelled or the gateway gave up: the attempt is over.
+    # The attempt is over (the customer came back, or the gateway refused
+    # it); an unpaid answer that is not final may still turn paid later.
     final: bool = True
+    # Over because the customer cancelled at the gateway, not because the
+    # gateway refused the payment.
+    cancelled: bool = False
     exchange: dict = field(default_factory=dict)
 
 
 class Gateway:
     supports_refund = False
+    # The currencies the gateway takes (ISO 4217); None for any.
+    currencies: frozenset[str] | None = None
 
     def __init__(self, *, name: str, options: dict):
         self.name = name

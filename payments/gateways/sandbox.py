@@ -52,6 +52,13 @@ class SandboxGateway(Gateway):
                 return VerifyResult(
                     paid=False, code=-51, final=False, exchange={"code": -51}
                 )
+            if record.status == SandboxTransaction.Status.CANCELLED:
+                return VerifyResult(
+                    paid=False,
+                    code=-51,
+                    cancelled=True,
+                    exchange={"code": -51, "cancelled": True},
+                )
             if record.status != SandboxTransaction.Status.PAID:
                 return VerifyResult(paid=False, code=-51, exchange={"code": -51})
             code = 101 if record.verified else 100

@@ -1,6 +1,7 @@
 """Zarinpal's REST API v4: payment request, the StartPay page, verification.
 
-Amounts are sent in IRR as integers. Verification always sends the amount
+Amounts are sent in IRR as integers (an order in another currency is refused
+before anything is sent). Verification always sends the amount
 stored for the payment, never one from the callback, so a tampered callback
 fails with -50. Only network failures are retried (a request that may have
 reached Zarinpal is never sent twice); every answer is kept in the payment's
@@ -20,6 +21,8 @@ logger = logging.getLogger(__name__)
 LIVE_HOST = "https://payment.zarinpal.com"
 SANDBOX_HOST = "https://sandbox.zarinpal.com"
 PAID_CODES = {100, 101}
+# No successful payment for the authority (yet).
+NOT_PAID = -51
 
 
 def _session() -> requests.Session:
@@ -38,6 +41,9 @@ def _national(phone: str) -> str:
 
 class ZarinpalGateway(Gateway):
     supports_refund = False
+    # Amounts go as whole rials; a total in another currency would be sent
+    # as the wrong amount.
+    currencies = frozenset({"IRR"})
 
     @property
     def host(self) -> str:
@@ -65,6 +71,14 @@ class ZarinpalGateway(Gateway):
             raise GatewayError(
                 f"zarinpal did not answer: {type(exc).__name__}"
             ) from exc
+        if response.status_code == 429 or response.status_code >= 500:
+            # Throttled or broken on Zarinpal's side (or a proxy in front of
+            # it): whatever the body says, the request was not handled.
+            logger.warning(
+                "zarinpal answered an error status",
+                extra={"path": path, "status": response.status_code},
+            )
+            raise GatewayError(f"zarinpal answered HTTP {response.status_code}")
         if not isinstance(payload, dict):
             raise GatewayError("zarinpal answered something that is not an object")
         return payload
@@ -107,6 +121,15 @@ class ZarinpalGateway(Gateway):
         )
 
     def verify(self, *, payment, callback_data: dict) -> VerifyResult:
+        """Ask Zarinpal about ``payment``.
+
+        An answer without a code says nothing about the payment and raises
+        :class:`GatewayError`, so the attempt stays open and is asked again.
+        -51 (no paid attempt) ends the attempt only when the customer came
+        back (``Status`` in ``callback_data``): ``NOK`` is a cancellation,
+        ``OK`` a failure. Asked without a return (reconciliation), the
+        customer may still be on Zarinpal's page, so it is not final.
+        """
         body = {
             "amount": self.amount_in_rials(payment.amount),
             "authority": payment.authority,
@@ -114,8 +137,12 @@ class ZarinpalGateway(Gateway):
         payload = self._post("/pg/v4/payment/verify.json", body)
         code = self._code(payload)
         exchange = {"request": body, "response": payload}
+        if code is None:
+            logger.warning("zarinpal answered without a code", extra={"path": "verify"})
+            raise GatewayError("zarinpal answered without a code")
         if code in PAID_CODES:
-            data = payload["data"]
+            data = payload.get("data")
+            data = data if isinstance(data, dict) else {}
             return VerifyResult(
                 paid=True,
                 code=code,
@@ -123,6 +150,14 @@ class ZarinpalGateway(Gateway):
                 card_mask=str(data.get("card_pan", ""))[:32],
                 exchange=exchange,
             )
+        returned = callback_data.get("Status")
+        if code == NOT_PAID and returned not in ("OK", "NOK"):
+            return VerifyResult(paid=False, code=code, final=False, exchange=exchange)
         # -50 amount mismatch, -51 not paid, -54 unknown authority, and any
-        # other code: the attempt failed.
-        return VerifyResult(paid=False, code=code, exchange=exchange)
+        # other code: the attempt failed, or the customer cancelled it.
+        return VerifyResult(
+            paid=False,
+            code=code,
+            cancelled=code == NOT_PAID and returned == "NOK",
+            exchange=exchange,
+        )

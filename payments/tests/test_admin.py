@@ -215,3 +215,29 @@ def test_seed_demo_sales_fills_the_back_office_through_the_services_once():
     assert OrderEvent.objects.filter(kind=OrderEvent.Kind.PAID).count() == 13
     # The nine paid code orders hold twelve codes between them.
     assert DigitalCode.objects.filter(status="sold").count() == 12
+
+
+def test_refunding_a_duplicate_attempt_from_the_admin_leaves_an_order_event(
+    finance, finance_browser
+):
+    user = UserFactory()
+    variant = VariantFactory()
+    add_codes(variant, 1)
+    order = order_services.order_create(
+        user=user, lines=[{"variant": variant.pk, "quantity": 1}]
+    )
+    first, _ = start(order, user)
+    second, _ = start(order, user)
+    services.payment_callback(gateway_name="sandbox", data=pay_at_sandbox(first))
+    services.payment_callback(gateway_name="sandbox", data=pay_at_sandbox(second))
+
+    response = finance_browser.post(refund_url(second), {"reason": "Charged twice"})
+
+    assert response.status_code == HTTPStatus.FOUND
+    assert Payment.objects.get(pk=second.pk).status == "refunded"
+    assert Payment.objects.get(pk=first.pk).status == "succeeded"
+    order.refresh_from_db()
+    assert order.status == Order.Status.FULFILLED
+    event = order.events.get(kind=OrderEvent.Kind.PAYMENT, data__refunded=True)
+    assert event.data == {"payment": second.pk, "refunded": True, "staff": finance.pk}
+    assert "Charged twice" in event.message

@@ -1,7 +1,7 @@
+import logging
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.core import mail
 from django.core.management import call_command
 from django.utils import timezone
@@ -14,7 +14,7 @@ from orders.models import ItemCode, Order, OrderEvent, Subscription
 from orders.tests.factories import ProductFactory, VariantFactory, add_codes
 from payments import services
 from payments.models import Payment, SandboxTransaction
-from payments.tests.helpers import pay_at_sandbox, start
+from payments.tests.helpers import finance_user, pay_at_sandbox, start
 
 pytestmark = pytest.mark.django_db
 
@@ -83,10 +83,29 @@ def test_cancelled_at_the_gateway_leaves_the_order_unpaid(order, user):
         gateway_name="sandbox", data=pay_at_sandbox(payment, pay=False)
     )
 
-    assert outcome.status == "failed"
+    assert outcome.status == "cancelled"
     order.refresh_from_db()
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.CANCELLED
     assert order.status == Order.Status.PENDING_PAYMENT
     assert DigitalCode.objects.filter(status="sold").count() == 0
+
+
+def test_another_attempt_can_pay_after_a_cancelled_one(order, user):
+    cancelled, _ = start(order, user)
+    services.payment_callback(
+        gateway_name="sandbox", data=pay_at_sandbox(cancelled, pay=False)
+    )
+    retry, _ = start(order, user)
+
+    outcome = services.payment_callback(
+        gateway_name="sandbox", data=pay_at_sandbox(retry)
+    )
+
+    order.refresh_from_db()
+    assert outcome.status == "paid"
+    assert order.status == Order.Status.FULFILLED
+    assert Payment.objects.get(pk=cancelled.pk).status == Payment.Status.CANCELLED
 
 
 def test_a_status_ok_callback_is_not_trusted_without_the_gateway(order, user):
@@ -333,12 +352,6 @@ def test_a_failing_notification_never_undoes_the_payment(
     assert order.status == Order.Status.FULFILLED
 
 
-def finance_user():
-    staff = UserFactory(is_staff=True)
-    staff.user_permissions.add(Permission.objects.get(codename="refund_payment"))
-    return type(staff).objects.get(pk=staff.pk)
-
-
 def test_refund_needs_the_finance_permission(order, user, staff_user):
     payment, _ = start(order, user)
     services.payment_callback(gateway_name="sandbox", data=pay_at_sandbox(payment))
@@ -427,3 +440,154 @@ def test_reconcile_leaves_a_recent_attempt_and_closes_an_abandoned_one(order, us
     assert settled == {"failed": 1}
     assert recent.status == Payment.Status.INITIATED
     assert abandoned.status == Payment.Status.FAILED
+
+
+def test_refund_without_restocking_leaves_unseen_codes_sold(order, user):
+    payment, _ = start(order, user)
+    services.payment_callback(gateway_name="sandbox", data=pay_at_sandbox(payment))
+    payment.refresh_from_db()
+    held = codes_of(order)
+
+    services.refund_payment(payment=payment, staff=finance_user(), reason="asked")
+
+    order.refresh_from_db()
+    assert order.status == Order.Status.REFUNDED
+    assert not ItemCode.objects.filter(item__order=order, revealed_at__isnull=False)
+    assert set(
+        DigitalCode.objects.filter(id__in=held).values_list("status", flat=True)
+    ) == {"sold"}
+    assert order.events.get(kind="refunded").data["restocked_codes"] == 0
+
+
+def test_refunding_a_duplicate_attempt_leaves_an_order_event_and_the_order_paid(
+    order, user
+):
+    first, _ = start(order, user)
+    second, _ = start(order, user)
+    services.payment_callback(gateway_name="sandbox", data=pay_at_sandbox(first))
+    services.payment_callback(gateway_name="sandbox", data=pay_at_sandbox(second))
+    second.refresh_from_db()
+    finance = finance_user()
+
+    refunded = services.refund_payment(
+        payment=second, staff=finance, reason="charged twice"
+    )
+
+    order.refresh_from_db()
+    assert refunded.status == Payment.Status.REFUNDED
+    assert order.status == Order.Status.FULFILLED
+    event = order.events.filter(kind="payment", data__refunded=True).get()
+    assert event.data == {"payment": second.pk, "refunded": True, "staff": finance.pk}
+    assert "charged twice" in event.message
+    assert not order.events.filter(kind="refunded").exists()
+
+
+def test_refunding_a_late_attempt_leaves_an_order_event(order, user):
+    payment, _ = start(order, user)
+    variant_id = order.items.get().variant_id
+    order_services.order_cancel(order=order, user=user)
+    order_services.order_create(
+        user=UserFactory(), lines=[{"variant": variant_id, "quantity": 4}]
+    )
+    services.payment_callback(gateway_name="sandbox", data=pay_at_sandbox(payment))
+    payment.refresh_from_db()
+
+    services.refund_payment(payment=payment, staff=finance_user(), reason="gone")
+
+    order.refresh_from_db()
+    assert order.status == Order.Status.CANCELLED
+    assert order.events.filter(
+        kind="payment", data__payment=payment.pk, data__refunded=True
+    ).exists()
+
+
+def _disable_sandbox(settings):
+    settings.PAYMENT_GATEWAYS = {
+        **settings.PAYMENT_GATEWAYS,
+        "sandbox": {**settings.PAYMENT_GATEWAYS["sandbox"], "ENABLED": False},
+    }
+
+
+def test_reconcile_keeps_an_abandoned_attempt_of_a_disabled_gateway_and_warns(
+    order, user, settings, caplog
+):
+    payment, _ = start(order, user)
+    pay_at_sandbox(payment)
+    Payment.objects.filter(pk=payment.pk).update(
+        created_at=timezone.now() - timedelta(hours=5)
+    )
+    _disable_sandbox(settings)
+    caplog.set_level(logging.WARNING, logger="payments")
+
+    settled = services.payments_reconcile()
+    payment.refresh_from_db()
+    still_open = payment.status
+    settings.PAYMENT_GATEWAYS = {
+        **settings.PAYMENT_GATEWAYS,
+        "sandbox": {**settings.PAYMENT_GATEWAYS["sandbox"], "ENABLED": True},
+    }
+    settled_later = services.payments_reconcile()
+
+    order.refresh_from_db()
+    assert settled == {"pending": 1}
+    assert still_open == Payment.Status.INITIATED
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert [getattr(r, "payment_id", None) for r in warnings] == [payment.pk]
+    assert settled_later == {"paid": 1}
+    assert order.status == Order.Status.FULFILLED
+
+
+def test_reconcile_asks_the_least_recently_asked_attempts_first(
+    order, user, settings, monkeypatch, caplog
+):
+    first, _ = start(order, user)
+    second, _ = start(order, user)
+    Payment.objects.update(created_at=timezone.now() - timedelta(hours=5))
+    _disable_sandbox(settings)
+    monkeypatch.setattr(services, "RECONCILE_BATCH", 1)
+    caplog.set_level(logging.WARNING, logger="payments")
+
+    for _run in range(3):
+        services.payments_reconcile()
+
+    asked = [getattr(r, "payment_id", None) for r in caplog.records]
+    assert asked == [first.pk, second.pk, first.pk]
+
+
+def test_reconcile_closes_an_abandoned_attempt_that_never_got_a_page(order, user):
+    recent = Payment.objects.create(
+        order=order, gateway="sandbox", amount=order.total, currency=order.currency
+    )
+    abandoned = Payment.objects.create(
+        order=order, gateway="sandbox", amount=order.total, currency=order.currency
+    )
+    Payment.objects.filter(pk=recent.pk).update(
+        created_at=timezone.now() - timedelta(minutes=30)
+    )
+    Payment.objects.filter(pk=abandoned.pk).update(
+        created_at=timezone.now() - timedelta(hours=5)
+    )
+
+    settled = services.payments_reconcile()
+
+    recent.refresh_from_db()
+    abandoned.refresh_from_db()
+    assert settled == {"pending": 1, "failed": 1}
+    assert recent.status == Payment.Status.INITIATED
+    assert abandoned.status == Payment.Status.FAILED
+
+
+def test_reconcile_records_a_cancellation_the_callback_never_brought(order, user):
+    payment, _ = start(order, user)
+    pay_at_sandbox(payment, pay=False)
+    Payment.objects.filter(pk=payment.pk).update(
+        created_at=timezone.now() - timedelta(minutes=30)
+    )
+
+    settled = services.payments_reconcile()
+
+    payment.refresh_from_db()
+    order.refresh_from_db()
+    assert settled == {"cancelled": 1}
+    assert payment.status == Payment.Status.CANCELLED
+    assert order.status == Order.Status.PENDING_PAYMENT
