@@ -29,9 +29,12 @@ CHANGE_PHONE = "change_phone"
 PURPOSES = (LOGIN, RESET_PASSWORD, CHANGE_PHONE)
 
 CODE_DIGITS = 6
-# A locked phone and purpose stay locked until a new code is issued, or an
-# hour at most.
-LOCK_SECONDS = 3600
+
+
+def lock_seconds() -> int:
+    """A locked phone and purpose stay locked until a new code is issued,
+    or ``OTP_LOCK_SECONDS`` at most."""
+    return settings.OTP_LOCK_SECONDS
 
 
 class Outcome(enum.Enum):
@@ -106,7 +109,7 @@ class RedisStore:
     def verify(self, *, phone: str, purpose: str, code_digest: str) -> Outcome:
         result = self.verify_script(
             keys=self._keys(phone, purpose),
-            args=[code_digest, settings.OTP_MAX_ATTEMPTS, LOCK_SECONDS],
+            args=[code_digest, settings.OTP_MAX_ATTEMPTS, lock_seconds()],
         )
         return Outcome(result.decode() if isinstance(result, bytes) else result)
 
@@ -137,7 +140,7 @@ class LocalStore:
             entry["tries"] += 1
             if entry["tries"] >= settings.OTP_MAX_ATTEMPTS:
                 cache.delete(code_key)
-                cache.set(lock_key, 1, timeout=LOCK_SECONDS)
+                cache.set(lock_key, 1, timeout=lock_seconds())
             else:
                 cache.set(code_key, entry, timeout=max(1, int(remaining)))
             return Outcome.INVALID

@@ -7,6 +7,9 @@ from accounts.models import User
 from accounts.phones import normalize_phone
 
 PASSWORD_MAX_LENGTH = 128
+# The email column's width; a longer address is a 400 here, not a database
+# error on insert.
+EMAIL_MAX_LENGTH = 254
 
 
 class PhoneField(serializers.CharField):
@@ -64,7 +67,9 @@ class UserSerializer(serializers.ModelSerializer):
 
 
 class RegisterSerializer(serializers.Serializer):
-    email = serializers.EmailField(required=False, allow_null=True, allow_blank=True)
+    email = serializers.EmailField(
+        max_length=EMAIL_MAX_LENGTH, required=False, allow_null=True, allow_blank=True
+    )
     phone = PhoneField(required=False, allow_null=True, allow_blank=True)
     password = password_field()
     first_name = serializers.CharField(max_length=150, required=False, default="")
@@ -78,7 +83,7 @@ class RegisterSerializer(serializers.Serializer):
 
 
 class LoginSerializer(serializers.Serializer):
-    email = serializers.EmailField(required=False)
+    email = serializers.EmailField(max_length=EMAIL_MAX_LENGTH, required=False)
     phone = PhoneField(required=False)
     password = password_field()
 
@@ -139,7 +144,9 @@ class DetailSerializer(serializers.Serializer):
 class UserUpdateSerializer(serializers.Serializer):
     first_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
     last_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
-    email = serializers.EmailField(required=False, allow_null=True, allow_blank=True)
+    email = serializers.EmailField(
+        max_length=EMAIL_MAX_LENGTH, required=False, allow_null=True, allow_blank=True
+    )
     phone = PhoneField(required=False)
     code = serializers.RegexField(
         r"^\d{6}$",

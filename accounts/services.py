@@ -12,8 +12,9 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
+from kombu.exceptions import OperationalError as KombuOperationalError
 
-from accounts import otp, roles, selectors, tokens
+from accounts import limits, otp, roles, selectors, tokens
 from accounts.models import User, normalize_email
 from accounts.tasks import dispatch_sms
 from mithrapay import throttling
@@ -136,8 +137,11 @@ def login_with_password(
     """
     user = selectors.user_for_password_login(email=email, phone=phone)
     account = f"user:{user.pk}" if user else f"login:{email or phone}"
-    throttling.ensure_below("login_failures_ip", ip)
-    throttling.ensure_below("login_failures_account", account)
+    # The slots are taken before the password is checked, so attempts sent
+    # together cannot all pass a limit that only the last of them reaches.
+    slots = limits.take_all(
+        ("login_failures_ip", ip), ("login_failures_account", account)
+    )
 
     if user is None:
         make_password(password)  # the hashing a real check would cost
@@ -148,16 +152,17 @@ def login_with_password(
         accepted = accepted and (email is not None or user.is_phone_verified)
 
     if not accepted:
-        # Known limit: the check above and this count are two steps, so
-        # attempts already in flight when the limit is reached still finish.
-        throttling.hit("login_failures_ip", ip)
-        throttling.hit("login_failures_account", account)
-        raise InvalidCredentials()
+        raise InvalidCredentials()  # the slots stay taken: a failure counts
+    limits.release(*slots)
     logger.info("password login", extra={"user_id": user.pk})
     return tokens.issue_pair(user)
 
 
 # --- One-time codes ----------------------------------------------------------
+
+
+def _cooldown_key(phone: str) -> str:
+    return f"otp:cooldown:{phone}"
 
 
 def _reserve_sending(*, phone: str, ip: str) -> None:
@@ -169,16 +174,26 @@ def _reserve_sending(*, phone: str, ip: str) -> None:
     """
     throttling.ensure_below("otp_ip", ip)
     throttling.ensure_below("otp_phone", phone)
-    cooldown_key = f"otp:cooldown:{phone}"
+    cooldown_key = _cooldown_key(phone)
     until = time.time() + settings.OTP_RESEND_SECONDS
-    # add() is atomic (SET NX on Redis): one request per cooldown gets in.
+    # add() is atomic (SET NX with expiry on Redis): one request per
+    # cooldown gets in.
     if not cache.add(cooldown_key, until, timeout=settings.OTP_RESEND_SECONDS):
         previous = cache.get(cooldown_key) or until
         raise RateLimited(retry_after=math.ceil(previous - time.time()))
-    # Counted atomically: requests racing past the checks above still stop
-    # at the cap here.
-    throttling.consume("otp_phone", phone)
-    throttling.consume("otp_ip", ip)
+    # Requests racing past the checks above still stop at the caps here,
+    # where each takes its slot with one atomic increment.
+    try:
+        limits.take_all(("otp_ip", ip), ("otp_phone", phone))
+    except RateLimited:
+        cache.delete(cooldown_key)  # set by this request just above
+        raise
+
+
+def _resend_wait(phone: str) -> int:
+    """Seconds until ``phone`` may ask for another code."""
+    until = cache.get(_cooldown_key(phone))
+    return math.ceil(until - time.time()) if until else 0
 
 
 def _deliverable(*, phone: str, purpose: str) -> bool:
@@ -207,14 +222,25 @@ def otp_request(*, phone: str, purpose: str, ip: str) -> None:
             _("MithraPay code: %(code)s\nValid for %(minutes)s min. Never share it.")
             % {"code": code, "minutes": minutes}
         )
-        transaction.on_commit(lambda: dispatch_sms(to=phone, body=body, code=code))
+        transaction.on_commit(lambda: _send_code(phone=phone, body=body, code=code))
     logger.info("one-time code issued", extra={"purpose": purpose})
+
+
+def _send_code(*, phone: str, body: str, code: str) -> None:
+    """Queue the text; with the broker unreachable the request still answers
+    as usual: the code is stored, and the client may ask again once the
+    cooldown ends."""
+    try:
+        dispatch_sms(to=phone, body=body, code=code)
+    except KombuOperationalError:
+        logger.warning("sms not queued: broker unreachable")
 
 
 def _verify_code(*, phone: str, purpose: str, code: str) -> None:
     outcome = otp.verify(phone=phone, purpose=purpose, code=code)
     if outcome is otp.Outcome.LOCKED:
-        raise OtpLocked(retry_after=settings.OTP_RESEND_SECONDS)
+        # A new code lifts the lock, so the wait is the resend cooldown's.
+        raise OtpLocked(retry_after=_resend_wait(phone))
     if outcome is not otp.Outcome.VALID:
         raise OtpInvalid(fields={"code": [str(OtpInvalid.default_message)]})
 
@@ -355,13 +381,13 @@ def password_change(
 ) -> dict[str, str]:
     """Replace the password; every other session ends, and this one gets a
     fresh token pair."""
-    account = f"user:{user.pk}"
-    throttling.ensure_below("login_failures_account", account)
+    # The slot is taken before the password is checked, as for a login.
+    (slot,) = limits.take_all(("login_failures_account", f"user:{user.pk}"))
     if not user.check_password(old_password):
-        throttling.hit("login_failures_account", account)
         raise WrongPassword(
             fields={"old_password": [str(WrongPassword.default_message)]}
         )
+    limits.release(slot)
     _check_password_rules(new_password, user=user, field="new_password")
 
     with transaction.atomic():

@@ -4,13 +4,14 @@ A refresh token is good for one rotation. Its ``jti`` is claimed by
 inserting its blacklist row, a unique insert: of two requests rotating the
 same token at the same moment, the database lets exactly one insert through.
 (simplejwt's own refresh view checks the blacklist, then writes it, so both
-of those requests would get new tokens.)
+of those requests would get new tokens.) A claim that loses a row lock on
+MariaDB twice answers 409 ``lock_conflict`` (deadlock) or 503
+``lock_timeout`` (lock wait), never a 500.
 """
 
 import logging
-import time
 
-from django.db import IntegrityError, OperationalError, transaction
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings
@@ -22,11 +23,10 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.utils import datetime_from_epoch, get_md5_hash_password
 
 from accounts.models import User
-from mithrapay.errors import ApplicationError, Conflict, ServiceUnavailable
+from mithrapay.errors import ApplicationError
+from mithrapay.transactions import retry_on_lock_conflict
 
 logger = logging.getLogger(__name__)
-
-_DEADLOCK, _LOCK_WAIT_TIMEOUT = 1213, 1205
 
 
 class TokenInvalid(ApplicationError):
@@ -81,35 +81,18 @@ def _claim(token: RefreshToken, user: User | None) -> None:
         raise TokenInvalid() from None
 
 
-def _retry_lock_conflict(operation):
-    """Run ``operation`` again once after a deadlock or lock-wait timeout."""
-    for attempt in (1, 2):
-        try:
-            return operation()
-        except OperationalError as exc:
-            code = exc.args[0] if exc.args else None
-            if code not in (_DEADLOCK, _LOCK_WAIT_TIMEOUT):
-                raise
-            if attempt == 2:
-                logger.warning("token claim lost a lock twice", extra={"error": code})
-                raise (
-                    Conflict() if code == _DEADLOCK else ServiceUnavailable()
-                ) from exc
-            time.sleep(0.02)
-    raise AssertionError("unreachable")
-
-
 def rotate(*, refresh: str) -> dict[str, str]:
     """Use up ``refresh`` and answer a new pair; a second use gets 401."""
     token = _decode_refresh(refresh)
     user = _owner(token)
 
+    @retry_on_lock_conflict
     @transaction.atomic
     def claim_and_issue():
         _claim(token, user)
         return issue_pair(user)
 
-    pair = _retry_lock_conflict(claim_and_issue)
+    pair = claim_and_issue()
     logger.info("refresh token rotated", extra={"user_id": user.pk})
     return pair
 
@@ -119,7 +102,12 @@ def revoke(*, refresh: str) -> None:
     token = _decode_refresh(refresh)
     user = User.objects.filter(pk=token.get(api_settings.USER_ID_CLAIM)).first()
 
-    _retry_lock_conflict(transaction.atomic(lambda: _claim(token, user)))
+    @retry_on_lock_conflict
+    @transaction.atomic
+    def claim():
+        _claim(token, user)
+
+    claim()
     logger.info("refresh token revoked", extra={"user_id": getattr(user, "pk", None)})
 
 

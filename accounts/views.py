@@ -34,6 +34,14 @@ def _errors(description: str) -> OpenApiResponse:
 
 MAINTENANCE = _errors("maintenance: writes are paused while staff work.")
 TOKEN_401 = _errors("token_not_valid: invalid, expired, used or revoked token.")
+TOKEN_409 = _errors(
+    "lock_conflict: claiming the token deadlocked twice with another request; "
+    "the token is not used up, try again."
+)
+TOKEN_503 = _errors(
+    "lock_timeout: claiming the token waited too long for a row lock; the "
+    "token is not used up, try again."
+)
 OTP_400 = _errors("validation_error, or otp_invalid: the code is wrong or expired.")
 OTP_429 = _errors(
     "otp_locked: too many wrong codes, ask for a new one; Retry-After says when."
@@ -145,7 +153,12 @@ class RefreshView(PublicAuthView):
     @extend_schema(
         operation_id="auth_refresh",
         request=RefreshSerializer,
-        responses={200: TokenPairSerializer, 401: TOKEN_401},
+        responses={
+            200: TokenPairSerializer,
+            401: TOKEN_401,
+            409: TOKEN_409,
+            503: TOKEN_503,
+        },
     )
     def post(self, request):
         serializer = RefreshSerializer(data=request.data)
@@ -158,7 +171,12 @@ class LogoutView(PublicAuthView):
     @extend_schema(
         operation_id="auth_logout",
         request=RefreshSerializer,
-        responses={205: OpenApiResponse(description="Signed out."), 401: TOKEN_401},
+        responses={
+            205: OpenApiResponse(description="Signed out."),
+            401: TOKEN_401,
+            409: TOKEN_409,
+            503: TOKEN_503,
+        },
     )
     def post(self, request):
         serializer = RefreshSerializer(data=request.data)

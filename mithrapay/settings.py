@@ -154,8 +154,8 @@ if IS_TEST:
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 AUTH_PASSWORD_VALIDATORS = [
     {
-        "NAME": "django.contrib.auth.password_validation."
-        "UserAttributeSimilarityValidator",
+        # Django's similarity check, reading the phone number as text too.
+        "NAME": "accounts.passwords.UserAttributeSimilarityValidator",
         "OPTIONS": {"user_attributes": ("email", "phone", "first_name", "last_name")},
     },
     {
@@ -393,6 +393,11 @@ if env.bool("BEHIND_TLS_PROXY", IS_PRODUCTION):
 MAX_PENDING_ORDERS = env.int("MAX_PENDING_ORDERS", 3, minimum=1, maximum=100)
 # How long an Idempotency-Key of POST /orders/ replays its first answer.
 IDEMPOTENCY_KEY_HOURS = env.int("IDEMPOTENCY_KEY_HOURS", 24, minimum=1, maximum=168)
+# Seconds after which an unfinished Idempotency-Key claim is taken to belong to
+# a crashed request; longer than gunicorn's worker timeout.
+IDEMPOTENCY_CLAIM_TIMEOUT_SECONDS = env.int(
+    "IDEMPOTENCY_CLAIM_TIMEOUT_SECONDS", 120, minimum=31, maximum=3600
+)
 THROTTLE_RATES["order_create"] = env.rate("THROTTLE_ORDER_CREATE", "30/hour")
 CELERY_BEAT_SCHEDULE["expire-orders"] = {
     "task": "orders.expire_orders",
@@ -547,6 +552,7 @@ BLOG_WORDS_PER_MINUTE = env.int("BLOG_WORDS_PER_MINUTE", 200, minimum=50, maximu
 # survives (the last one deletes it).
 OTP_RESEND_SECONDS = env.int("OTP_RESEND_SECONDS", 60, minimum=1, maximum=3600)
 OTP_MAX_ATTEMPTS = env.int("OTP_MAX_ATTEMPTS", 5, minimum=1, maximum=20)
+OTP_LOCK_SECONDS = env.int("OTP_LOCK_SECONDS", 3600, minimum=60, maximum=86400)
 THROTTLE_RATES.update(
     {
         "register": env.rate("THROTTLE_REGISTER", "10/hour"),

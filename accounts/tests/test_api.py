@@ -18,8 +18,18 @@ def _register(client, **body):
     return client.post("/auth/register", body, format="json")
 
 
-def _login(client, **body):
-    return client.post("/auth/login", body, format="json")
+def _login(client, *, ip: str = "127.0.0.1", **body):
+    return client.post("/auth/login", body, format="json", REMOTE_ADDR=ip)
+
+
+def _email(length: int) -> str:
+    """A well-formed address of ``length`` characters (labels of 63 at most)."""
+    head = "a" * 64 + "@"
+    labels = ""
+    while len(head) + len(labels) + 63 + len(".com") < length:
+        labels += "b" * 63 + "."
+    last = length - len(head) - len(labels) - len(".com")
+    return f"{head}{labels}{'c' * last}.com"
 
 
 # --- Registration ------------------------------------------------------------
@@ -108,6 +118,34 @@ def test_register_checks_the_password(anon, password):
     assert response.status_code == HTTPStatus.BAD_REQUEST
     assert response.json()["code"] == "validation_error"
     assert "password" in response.json()["fields"]
+    assert not User.objects.exists()
+
+
+@pytest.mark.parametrize("length", [255, 260, 320])
+def test_register_refuses_an_email_longer_than_its_column(anon, length):
+    response = _register(anon, email=_email(length), password=PASSWORD)
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response.json()["code"] == "validation_error"
+    assert list(response.json()["fields"]) == ["email"]
+    assert not User.objects.exists()
+
+
+def test_register_accepts_an_email_as_long_as_its_column(anon):
+    email = _email(254)
+
+    response = _register(anon, email=email, password=PASSWORD)
+
+    assert response.status_code == HTTPStatus.CREATED
+    assert User.objects.get().email == email
+
+
+@pytest.mark.parametrize("password", ["+989123456789", "09123456789!"])
+def test_register_refuses_a_password_like_the_phone(anon, password):
+    response = _register(anon, phone="09123456789", password=password)
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert list(response.json()["fields"]) == ["password"]
     assert not User.objects.exists()
 
 
@@ -237,7 +275,7 @@ def test_login_failures_lock_the_account_for_the_hour(anon):
             anon,
             email="target@example.com",
             password="wrong-pass-word",
-            REMOTE_ADDR=f"10.0.0.{n}",
+            ip=f"10.0.0.{n}",
         )
 
     response = anon.post(
@@ -271,6 +309,53 @@ def test_successful_logins_are_not_counted(anon):
     ]
 
     assert answers == [HTTPStatus.OK] * 15
+
+
+def test_a_successful_login_gives_its_slot_back(anon):
+    UserFactory(email="mixed@example.com")
+    for n in range(9):
+        _login(
+            anon,
+            email="mixed@example.com",
+            password="wrong-pass-word",
+            ip=f"10.0.0.{n}",
+        )
+    successes = [
+        _login(
+            anon, email="mixed@example.com", password=PASSWORD, ip="10.0.2.1"
+        ).status_code
+        for _ in range(5)
+    ]
+
+    tenth = _login(anon, email="mixed@example.com", password="wrong", ip="10.0.3.1")
+    eleventh = _login(anon, email="mixed@example.com", password="wrong", ip="10.0.3.2")
+
+    assert successes == [HTTPStatus.OK] * 5
+    assert tenth.status_code == HTTPStatus.UNAUTHORIZED
+    assert eleventh.status_code == HTTPStatus.TOO_MANY_REQUESTS
+
+
+def test_a_refused_login_does_not_count_against_its_ip(anon):
+    UserFactory(email="locked@example.com")
+    UserFactory(email="other@example.com")
+    for n in range(10):
+        _login(
+            anon,
+            email="locked@example.com",
+            password="wrong-pass-word",
+            ip=f"10.0.0.{n}",
+        )
+    refused = [
+        _login(
+            anon, email="locked@example.com", password="wrong", ip="10.0.5.5"
+        ).status_code
+        for _ in range(10)
+    ]
+
+    response = _login(anon, email="other@example.com", password=PASSWORD, ip="10.0.5.5")
+
+    assert refused == [HTTPStatus.TOO_MANY_REQUESTS] * 10
+    assert response.status_code == HTTPStatus.OK
 
 
 def test_login_runs_a_bounded_number_of_queries(anon, django_assert_max_num_queries):
@@ -357,6 +442,19 @@ def test_me_update_refuses_a_taken_email(bearer):
     assert response.json()["code"] == "email_taken"
     user.refresh_from_db()
     assert user.email == "me@example.com"
+
+
+@pytest.mark.parametrize("length", [255, 260])
+def test_me_update_refuses_an_email_longer_than_its_column(bearer, length):
+    user = UserFactory(email="short@example.com")
+    client, _pair = _signed_in(bearer, user)
+
+    response = client.patch("/users/me", {"email": _email(length)}, format="json")
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert list(response.json()["fields"]) == ["email"]
+    user.refresh_from_db()
+    assert user.email == "short@example.com"
 
 
 def test_me_update_pauses_during_maintenance(bearer):
@@ -473,6 +571,50 @@ def test_password_change_checks_the_new_password(bearer):
 
     assert response.status_code == HTTPStatus.BAD_REQUEST
     assert "new_password" in response.json()["fields"]
+
+
+def test_password_change_refuses_the_phone_as_the_new_password(bearer):
+    user = UserFactory(phone="+989123456789")
+    client, _pair = _signed_in(bearer, user)
+
+    response = client.post(
+        "/users/me/password",
+        {"old_password": PASSWORD, "new_password": "+989123456789"},
+    )
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert list(response.json()["fields"]) == ["new_password"]
+    user.refresh_from_db()
+    assert user.check_password(PASSWORD)
+
+
+def test_a_successful_password_change_gives_its_slot_back(bearer):
+    user = UserFactory()
+    client, _pair = _signed_in(bearer, user)
+    for _ in range(9):
+        client.post(
+            "/users/me/password",
+            {"old_password": "not-the-password", "new_password": NEW_PASSWORD},
+        )
+    changed = client.post(
+        "/users/me/password", {"old_password": PASSWORD, "new_password": NEW_PASSWORD}
+    )
+    client = bearer(changed.json()["access"])
+
+    tenth = client.post(
+        "/users/me/password",
+        {"old_password": "not-the-password", "new_password": PASSWORD},
+    )
+    eleventh = client.post(
+        "/users/me/password",
+        {"old_password": NEW_PASSWORD, "new_password": PASSWORD},
+    )
+
+    assert changed.status_code == HTTPStatus.OK
+    assert tenth.json()["code"] == "wrong_password"
+    assert eleventh.status_code == HTTPStatus.TOO_MANY_REQUESTS
+    user.refresh_from_db()
+    assert user.check_password(NEW_PASSWORD)
 
 
 def test_password_change_pauses_during_maintenance(bearer):

@@ -1,3 +1,5 @@
+import logging
+import time
 from http import HTTPStatus
 
 import pytest
@@ -5,7 +7,7 @@ from constance.test.pytest import override_config
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
-from accounts import roles, sms
+from accounts import otp, roles, sms
 from accounts.models import User
 from accounts.tests.factories import PASSWORD, UserFactory
 
@@ -141,6 +143,37 @@ def test_reset_code_is_texted_only_to_a_known_phone(ask_code):
     assert sms.outbox == []
 
 
+@pytest.fixture
+def broker_down(monkeypatch):
+    """Celery publishing for real, to a broker nobody listens on."""
+    from mithrapay.celery import app
+
+    monkeypatch.setitem(app.conf, "task_always_eager", False)
+    monkeypatch.setitem(app.conf, "broker_url", "redis://127.0.0.1:1/0")
+    # Connections pooled for the usual broker are set aside for this test.
+    monkeypatch.setattr(app, "_pool", None)
+    monkeypatch.setattr(app.amqp, "_producer_pool", None)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_request_otp_answers_as_usual_when_the_broker_is_down(
+    broker_down, monkeypatch, caplog
+):
+    monkeypatch.setattr(otp, "generate_code", lambda: "482913")
+    caplog.set_level(logging.DEBUG)
+
+    response = APIClient().post("/auth/request-otp", {"phone": PHONE})
+
+    assert response.status_code == HTTPStatus.ACCEPTED
+    assert sms.outbox == []
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert [r.getMessage() for r in warnings] == ["sms not queued: broker unreachable"]
+    assert "482913" not in caplog.text
+    assert all("482913" not in repr(vars(record)) for record in caplog.records)
+    again = APIClient().post("/auth/request-otp", {"phone": PHONE})
+    assert again.status_code == HTTPStatus.TOO_MANY_REQUESTS
+
+
 # --- Signing in with a code --------------------------------------------------
 
 
@@ -200,6 +233,57 @@ def test_fifth_wrong_code_locks_until_a_new_code(ask_code, sent_code):
     assert locked.json()["code"] == "otp_locked"
     assert int(locked["Retry-After"]) > 0
     assert fresh.status_code == HTTPStatus.OK
+
+
+def _lock(phone: str, code: str) -> None:
+    for _ in range(5):
+        _verify(phone, _wrong(code))
+
+
+def test_a_request_refused_by_the_cooldown_keeps_the_lock(ask_code, sent_code):
+    ask_code(PHONE)
+    code = sent_code(PHONE)
+    _lock(PHONE, code)
+
+    refused = ask_code(PHONE)
+    still_locked = _verify(PHONE, code)
+
+    assert refused.status_code == HTTPStatus.TOO_MANY_REQUESTS
+    assert len(sms.outbox) == 1
+    assert still_locked.status_code == HTTPStatus.TOO_MANY_REQUESTS
+    assert still_locked.json()["code"] == "otp_locked"
+
+
+def test_a_new_code_once_the_cooldown_ends_lifts_the_lock(
+    settings, ask_code, sent_code
+):
+    settings.OTP_RESEND_SECONDS = 1
+    ask_code(PHONE)
+    _lock(PHONE, sent_code(PHONE))
+    locked = _verify(PHONE, sent_code(PHONE))
+    time.sleep(1.1)
+
+    again = ask_code(PHONE)
+    response = _verify(PHONE, sent_code(PHONE))
+
+    assert locked.json()["code"] == "otp_locked"
+    assert again.status_code == HTTPStatus.ACCEPTED
+    assert response.status_code == HTTPStatus.OK
+    assert response.json()["created"] is True
+
+
+def test_locked_answer_waits_only_for_the_rest_of_the_cooldown(ask_code, sent_code):
+    ask_code(PHONE)
+    code = sent_code(PHONE)
+    _lock(PHONE, code)
+    during = _verify(PHONE, code)
+    _end_cooldown(PHONE)
+
+    after = _verify(PHONE, code)
+
+    assert 0 < int(during["Retry-After"]) <= 60
+    assert after.json()["code"] == "otp_locked"
+    assert after["Retry-After"] == "1"
 
 
 def test_a_reset_code_does_not_sign_in(ask_code, sent_code):

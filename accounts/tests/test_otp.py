@@ -1,5 +1,9 @@
+import os
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from django.core.cache import cache
@@ -8,6 +12,7 @@ from accounts import otp
 from mithrapay.health import cache_backend
 
 PHONE = "+989121234567"
+BASE_DIR = Path(__file__).resolve().parents[2]
 
 
 def _stored_values(phone: str, purpose: str) -> str:
@@ -98,6 +103,20 @@ def test_a_new_code_lifts_the_lock():
     assert otp.verify(phone=PHONE, purpose=otp.LOGIN, code=fresh) is otp.Outcome.VALID
 
 
+def test_lock_lasts_otp_lock_seconds(settings):
+    settings.OTP_LOCK_SECONDS = 1
+    code = otp.issue(phone=PHONE, purpose=otp.LOGIN)
+    wrong = f"{(int(code) + 1) % 10**6:06d}"
+    for _ in range(5):
+        otp.verify(phone=PHONE, purpose=otp.LOGIN, code=wrong)
+    locked = otp.verify(phone=PHONE, purpose=otp.LOGIN, code=code)
+
+    time.sleep(1.2)
+
+    assert locked is otp.Outcome.LOCKED
+    assert otp.verify(phone=PHONE, purpose=otp.LOGIN, code=code) is otp.Outcome.INVALID
+
+
 def test_code_expires_after_its_lifetime(settings):
     settings.OTP_EXPIRE_SECONDS = 1
     code = otp.issue(phone=PHONE, purpose=otp.LOGIN)
@@ -178,6 +197,7 @@ def test_limits_and_lifetimes_have_their_defaults(settings):
     assert settings.OTP_EXPIRE_SECONDS == 120
     assert settings.OTP_RESEND_SECONDS == 60
     assert settings.OTP_MAX_ATTEMPTS == 5
+    assert otp.lock_seconds() == 3600
     assert {
         scope: settings.THROTTLE_RATES[scope]
         for scope in (
@@ -206,3 +226,43 @@ def test_wrong_tries_follow_the_setting(settings):
     outcome = otp.verify(phone=PHONE, purpose=otp.LOGIN, code=code)
 
     assert outcome is otp.Outcome.LOCKED
+
+
+def _start_with(otp_expire_seconds: str) -> subprocess.CompletedProcess:
+    """Load the real settings in a new process, as ``manage.py`` does."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("DB_", "DJANGO_")) and key != "DATABASE_URL"
+    }
+    env.update(
+        APP_ENV="test", ENV_FILE="/dev/null", OTP_EXPIRE_SECONDS=otp_expire_seconds
+    )
+    script = "from django.conf import settings; print(settings.OTP_EXPIRE_SECONDS)"
+    return subprocess.run(
+        [sys.executable, "manage.py", "shell", "--no-imports", "-c", script],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_an_otp_lifetime_over_ten_minutes_stops_the_start():
+    result = _start_with("900")
+
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert "OTP_EXPIRE_SECONDS" in lines[0]
+    assert "at most 600" in lines[0]
+    assert result.stdout == ""
+
+
+def test_an_otp_lifetime_of_ten_minutes_is_accepted():
+    result = _start_with("600")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "600"

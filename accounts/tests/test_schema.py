@@ -6,8 +6,8 @@ OPERATIONS = {
     ("/auth/login/", "post"): {"400", "401", "429"},
     ("/auth/request-otp/", "post"): {"400", "429"},
     ("/auth/verify-otp/", "post"): {"400", "403", "429"},
-    ("/auth/refresh/", "post"): {"400", "401"},
-    ("/auth/logout/", "post"): {"400", "401"},
+    ("/auth/refresh/", "post"): {"400", "401", "409", "415", "503"},
+    ("/auth/logout/", "post"): {"400", "401", "409", "415", "503"},
     ("/auth/reset-password/", "post"): {"400", "429"},
     ("/users/me/", "get"): {"401"},
     ("/users/me/", "patch"): {"400", "401", "429", "503"},
@@ -38,3 +38,14 @@ def test_schema_documents_retry_after_on_each_429(schema, path, method):
     answer = schema["paths"][path][method]["responses"]["429"]
 
     assert "Retry-After" in answer["headers"]
+
+
+@pytest.mark.parametrize(
+    "component", ["RegisterRequest", "PatchedUserUpdateRequest", "LoginRequest"]
+)
+def test_schema_gives_each_email_input_the_columns_length(schema, component):
+    email = schema["components"]["schemas"][component]["properties"]["email"]
+
+    variants = email.get("oneOf", [email])
+
+    assert {"format": "email", "maxLength": 254}.items() <= variants[0].items()
