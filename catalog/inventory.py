@@ -10,8 +10,8 @@ import logging
 from collections.abc import Iterable
 from dataclasses import asdict
 
-from django.db import connection
-from django.db.models import F
+from django.db import DEFAULT_DB_ALIAS, connection
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -50,10 +50,20 @@ def _lock_available(queryset, limit: int) -> list[int]:
     return list(queryset.values_list("id", flat=True)[:limit])
 
 
+def _unexpired() -> Q:
+    """Codes whose printed expiry has not passed in the shop's time zone; a
+    code is still good on the day it expires, and one without a date always."""
+    return Q(expires_at__isnull=True) | Q(expires_at__gte=timezone.localdate())
+
+
+def _sellable(codes: QuerySet) -> QuerySet:
+    return codes.filter(_unexpired(), status=DigitalCode.Status.AVAILABLE)
+
+
 def codes_reserve(*, variant: Variant, quantity: int) -> list[int]:
-    """Reserve ``quantity`` available codes of ``variant``; soonest expiry
-    first, codes without an expiry last. Returns their ids, or raises
-    :class:`OutOfStock` having reserved nothing.
+    """Reserve ``quantity`` available, unexpired codes of ``variant``;
+    soonest expiry first, codes without an expiry last. Returns their ids,
+    or raises :class:`OutOfStock` having reserved nothing.
 
     Two index-ordered reads instead of one ``ORDER BY expires_at IS NULL``:
     that expression forces a filesort, and a locking read that sorts locks
@@ -64,7 +74,9 @@ def codes_reserve(*, variant: Variant, quantity: int) -> list[int]:
         variant_id=variant.pk, status=DigitalCode.Status.AVAILABLE
     )
     ids = _lock_available(
-        available.filter(expires_at__isnull=False).order_by("expires_at", "id"),
+        available.filter(expires_at__gte=timezone.localdate()).order_by(
+            "expires_at", "id"
+        ),
         quantity,
     )
     if len(ids) < quantity:
@@ -81,11 +93,23 @@ def codes_reserve(*, variant: Variant, quantity: int) -> list[int]:
     return ids
 
 
-def codes_release(*, code_ids: Iterable[int]) -> int:
-    """Return reserved codes to the pool; sold and void codes stay as they are."""
-    return DigitalCode.objects.filter(
+def codes_release(*, code_ids: Iterable[int]) -> list[int]:
+    """Return reserved codes to the pool; sold and void codes stay as they
+    are. Returns the variants this refills: those that had no sellable code
+    and get an unexpired one back."""
+    releasing = DigitalCode.objects.filter(
         id__in=list(code_ids), status=DigitalCode.Status.RESERVED
-    ).update(status=DigitalCode.Status.AVAILABLE, reserved_at=None)
+    )
+    pool = _sellable(DigitalCode.objects.filter(variant_id=OuterRef("variant_id")))
+    refilled = list(
+        releasing.filter(_unexpired())
+        .filter(~Exists(pool))
+        .order_by("variant_id")
+        .values_list("variant_id", flat=True)
+        .distinct()
+    )
+    releasing.update(status=DigitalCode.Status.AVAILABLE, reserved_at=None)
+    return refilled
 
 
 def codes_sell(*, code_ids: Iterable[int]) -> int:
@@ -95,15 +119,46 @@ def codes_sell(*, code_ids: Iterable[int]) -> int:
     ).update(status=DigitalCode.Status.SOLD, sold_at=timezone.now())
 
 
+def codes_withdrawn(*, code_ids: Iterable[int]) -> list[int]:
+    """Lock the codes an order holds, in id order, and return those staff
+    have voided since they were reserved.
+
+    The lock makes a void of the same codes wait for the caller's commit,
+    so a code found reserved here is still reserved when it is sold.
+    """
+    held = (
+        DigitalCode.objects.select_for_update()
+        .filter(id__in=list(code_ids))
+        .order_by("id")
+        .values_list("id", "status")
+    )
+    return [pk for pk, status in held if status == DigitalCode.Status.VOID]
+
+
 def codes_available_exist(*, variant_id: int) -> bool:
-    return DigitalCode.objects.filter(
-        variant_id=variant_id, status=DigitalCode.Status.AVAILABLE
-    ).exists()
+    return _sellable(DigitalCode.objects.filter(variant_id=variant_id)).exists()
 
 
-def stock_reserve(*, variant: Variant, quantity: int) -> int:
-    """Take ``quantity`` units of a physical variant, never below zero;
-    returns the units left.
+def variants_sold_out(*, variant_ids: Iterable[int]) -> list[int]:
+    """The code and shipment variants among ``variant_ids`` with nothing
+    left to sell: no sellable code, or no stock. One query, on the primary:
+    it runs right after a commit, which a replica may not have yet."""
+    pool = _sellable(DigitalCode.objects.filter(variant_id=OuterRef("pk")))
+    return list(
+        Variant.objects.using(DEFAULT_DB_ALIAS)
+        .filter(pk__in=list(variant_ids))
+        .alias(has_code=Exists(pool))
+        .filter(
+            Q(fulfilment=Variant.Fulfilment.CODE, has_code=False)
+            | Q(fulfilment=Variant.Fulfilment.SHIPMENT, stock__lte=0)
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def stock_reserve(*, variant: Variant, quantity: int) -> None:
+    """Take ``quantity`` units of a physical variant, never below zero.
 
     One conditional UPDATE: the row lock it takes makes concurrent buyers
     queue, and the ``stock >= quantity`` condition is re-checked on the
@@ -114,11 +169,17 @@ def stock_reserve(*, variant: Variant, quantity: int) -> int:
     )
     if not taken:
         raise OutOfStock(variant_id=variant.pk, sku=variant.sku)
-    return Variant.objects.values_list("stock", flat=True).get(pk=variant.pk)
 
 
-def stock_release(*, variant_id: int, quantity: int) -> None:
+def stock_release(*, variant_id: int, quantity: int) -> int:
+    """Put ``quantity`` units back; returns the units on hand before.
+
+    The UPDATE locks the row until the caller commits, so the value read
+    back after it is this transaction's own and nobody else's.
+    """
     Variant.objects.filter(pk=variant_id).update(stock=F("stock") + quantity)
+    after = Variant.objects.values_list("stock", flat=True).get(pk=variant_id)
+    return after - quantity
 
 
 def codes_plaintext(*, code_ids: Iterable[int]) -> dict[int, dict]:

@@ -120,6 +120,7 @@ class OrderAdmin(admin.ModelAdmin):
                     "created_at",
                     "expires_at",
                     "paid_at",
+                    "partially_fulfilled_at",
                     "fulfilled_at",
                     "cancelled_at",
                     "expired_at",

@@ -1,14 +1,22 @@
 """``Idempotency-Key`` for order creation.
 
 The first request with a key claims it by inserting a row (the unique
-``(user, key)`` pair makes the claim atomic across processes), runs, and
-stores its answer. A repeat with the same body gets that answer again; a
-repeat with another body is refused (422), and a repeat while the first is
-still running is told so (409).
+``(user, SHA-256 of the key)`` pair makes the claim atomic across processes
+and compares keys exactly), runs, and stores its answer. A repeat with the
+same body gets that answer again; a repeat with another body is refused
+(422), and a repeat while the first is still running is told so (409).
+
+A claim never completed within ``IDEMPOTENCY_CLAIM_TIMEOUT_SECONDS`` (longer
+than any request may run: gunicorn kills a worker after 30 seconds) belongs
+to a request that died, and the next repeat takes it over instead of waiting
+for the key to expire. Known limit: a request killed after its order was
+committed but before its answer was stored leaves such a claim too, so the
+repeat that takes it over places a second order.
 """
 
 import hashlib
 import json
+import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -19,6 +27,8 @@ from django.utils.translation import gettext_lazy as _
 
 from mithrapay.errors import ApplicationError, Conflict
 from orders.models import IdempotencyKey
+
+logger = logging.getLogger(__name__)
 
 MAX_KEY_LENGTH = 255
 
@@ -52,6 +62,14 @@ def fingerprint(payload) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def key_digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def _claim_timeout() -> timedelta:
+    return timedelta(seconds=settings.IDEMPOTENCY_CLAIM_TIMEOUT_SECONDS)
+
+
 def validate_key(key: str) -> str:
     if not 1 <= len(key) <= MAX_KEY_LENGTH or not key.isprintable():
         raise KeyInvalid()
@@ -65,6 +83,7 @@ def claim(*, user, key: str, payload) -> IdempotencyKey | Replay:
     a concurrent duplicate sees the claim at once.
     """
     digest = fingerprint(payload)
+    hashed_key = key_digest(key)
     now = timezone.now()
     for _attempt in range(2):
         try:
@@ -72,20 +91,33 @@ def claim(*, user, key: str, payload) -> IdempotencyKey | Replay:
                 return IdempotencyKey.objects.create(
                     user=user,
                     key=key,
+                    key_digest=hashed_key,
                     fingerprint=digest,
                     expires_at=now + timedelta(hours=settings.IDEMPOTENCY_KEY_HOURS),
                 )
         except IntegrityError:
-            existing = IdempotencyKey.objects.filter(user=user, key=key).first()
+            existing = IdempotencyKey.objects.filter(
+                user=user, key_digest=hashed_key
+            ).first()
             if existing is None:
                 continue  # released between our insert and our read
             if existing.expires_at <= now:
-                existing.delete()
+                release(existing)
                 continue
             if existing.fingerprint != digest:
                 raise KeyReused() from None
             if not existing.completed:
-                raise RequestInProgress() from None
+                if existing.created_at > now - _claim_timeout():
+                    raise RequestInProgress() from None
+                # Deleted by id, then claimed again by insert: of two
+                # repeats taking over at once, the unique pair lets one win
+                # and the other finds a fresh claim (409).
+                logger.warning(
+                    "stale idempotency claim taken over",
+                    extra={"user_id": user.pk, "claim_id": existing.pk},
+                )
+                release(existing)
+                continue
             return Replay(status=existing.response_status, body=existing.response_body)
     raise RequestInProgress()
 

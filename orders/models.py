@@ -39,6 +39,9 @@ class Order(models.Model):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
+    partially_fulfilled_at = models.DateTimeField(
+        _("partially fulfilled at"), null=True, blank=True
+    )
     fulfilled_at = models.DateTimeField(_("fulfilled at"), null=True, blank=True)
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
     expired_at = models.DateTimeField(_("expired at"), null=True, blank=True)
@@ -216,12 +219,18 @@ class OrderEvent(models.Model):
 
 
 class IdempotencyKey(models.Model):
-    """A client's ``Idempotency-Key`` for order creation and its first answer."""
+    """A client's ``Idempotency-Key`` for order creation and its first answer.
+
+    Keys are unique per user by the SHA-256 of their exact characters: the
+    key column itself compares case- and accent-insensitively on MariaDB
+    (``utf8mb4_unicode_ci``), which would make ``Key-A`` and ``key-a`` one.
+    """
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
     )
     key = models.CharField(max_length=255)
+    key_digest = models.CharField(max_length=64)
     fingerprint = models.CharField(max_length=64)
     completed = models.BooleanField(default=False)
     response_status = models.PositiveSmallIntegerField(null=True, blank=True)
@@ -234,7 +243,7 @@ class IdempotencyKey(models.Model):
         verbose_name_plural = _("idempotency keys")
         constraints = [
             models.UniqueConstraint(
-                fields=["user", "key"], name="idempotency_key_per_user"
+                fields=["user", "key_digest"], name="idempotency_key_digest_per_user"
             )
         ]
 

@@ -130,6 +130,7 @@ class OrderSerializer(ReadModelSerializer):
             "items",
             "created_at",
             "paid_at",
+            "partially_fulfilled_at",
             "fulfilled_at",
             "cancelled_at",
             "expired_at",

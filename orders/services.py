@@ -49,6 +49,7 @@ TRANSITIONS: dict[str, set[str]] = {
 }
 TIMESTAMPS = {
     Status.PAID: "paid_at",
+    Status.PARTIALLY_FULFILLED: "partially_fulfilled_at",
     Status.FULFILLED: "fulfilled_at",
     Status.CANCELLED: "cancelled_at",
     Status.EXPIRED: "expired_at",
@@ -181,7 +182,7 @@ def order_create(
         number = _new_number()
         try:
             with transaction.atomic():
-                order, emptied = _create_and_reserve(
+                order = _create_and_reserve(
                     user=user,
                     number=number,
                     lines=lines,
@@ -197,9 +198,6 @@ def order_create(
     else:
         raise Conflict(code="order_number_exhausted")
 
-    if emptied:
-        # A variant just went out of stock: cached catalog pages must say so.
-        catalog_services.catalog_version_bump()
     logger.info("order created", extra={"order_id": order.pk, "user_id": user.pk})
     return order
 
@@ -216,7 +214,7 @@ def _create_and_reserve(*, user, number, lines, shipping_address, note):
     # shared lock on its variant row, and a shared lock held while waiting
     # for the stock row's exclusive lock would deadlock two buyers of the
     # same physical variant.
-    reserved, emptied = _reserve(lines)
+    reserved = _reserve(lines)
     subtotal = sum(
         (line["obj"].price * line["quantity"] for line in lines), Decimal("0.00")
     )
@@ -264,28 +262,46 @@ def _create_and_reserve(*, user, number, lines, shipping_address, note):
             ),
         ]
     )
-    return order, emptied
+    return order
 
 
-def _reserve(lines: list[dict]) -> tuple[dict[int, list[int]], list[int]]:
+def _reserve(lines: list[dict]) -> dict[int, list[int]]:
     """Reserve the codes and stock of every line, in variant-id order so
     concurrent checkouts lock rows in the same order. Returns the code ids
-    per variant, and the variants whose pool or stock this emptied."""
+    per variant."""
     reserved: dict[int, list[int]] = {}
-    emptied = []
+    drawn = []
     for line in sorted(lines, key=lambda line: line["obj"].pk):
         variant = line["obj"]
         if variant.fulfilment == Variant.Fulfilment.CODE:
             reserved[variant.pk] = inventory.codes_reserve(
                 variant=variant, quantity=line["quantity"]
             )
-            if not inventory.codes_available_exist(variant_id=variant.pk):
-                emptied.append(variant.pk)
+            drawn.append(variant.pk)
         elif variant.fulfilment == Variant.Fulfilment.SHIPMENT:
-            left = inventory.stock_reserve(variant=variant, quantity=line["quantity"])
-            if left == 0:
-                emptied.append(variant.pk)
-    return reserved, emptied
+            inventory.stock_reserve(variant=variant, quantity=line["quantity"])
+            drawn.append(variant.pk)
+    _bump_when_sold_out(drawn)
+    return reserved
+
+
+def _bump_when_sold_out(variant_ids: list[int]) -> None:
+    """After the commit, make cached catalog pages stale if any of
+    ``variant_ids`` has nothing left to sell.
+
+    Decided after the commit, not inside the transaction: two buyers taking
+    the last two codes at once each still see the other's code as available
+    until that one commits, so neither would notice the pool emptying. Read
+    after each commit, whichever commits last sees both and bumps.
+    """
+    if not variant_ids:
+        return
+
+    def check() -> None:
+        if inventory.variants_sold_out(variant_ids=variant_ids):
+            catalog_services.catalog_version_bump()
+
+    transaction.on_commit(check)
 
 
 def _link_codes(order: Order, items: list[OrderItem], reserved: dict) -> None:
@@ -305,21 +321,28 @@ def _link_codes(order: Order, items: list[OrderItem], reserved: dict) -> None:
 
 
 def _release(order: Order) -> None:
-    """Give back what a locked, unpaid ``order`` holds."""
+    """Give back what a locked, unpaid ``order`` holds.
+
+    Cached catalog pages go stale only when this refills a variant that had
+    nothing left, so the expiry of abandoned checkouts keeps the cache.
+    Known limit: a code variant's "nothing left" is read without locks, so a
+    release racing a checkout that takes the variant's last other code can
+    miss the refill and the catalog may show it sold out until the cached
+    page expires.
+    """
     links = ItemCode.objects.filter(item__order=order)
     code_ids = list(links.values_list("code_id", flat=True))
-    refilled = inventory.codes_release(code_ids=code_ids)
+    refilled = bool(inventory.codes_release(code_ids=code_ids))
     links.delete()
     items = order.items.exclude(status=OrderItem.Status.RELEASED).order_by("variant_id")
     for item in items:
         if item.fulfilment == Variant.Fulfilment.SHIPMENT:
-            inventory.stock_release(variant_id=item.variant_id, quantity=item.quantity)
+            before = inventory.stock_release(
+                variant_id=item.variant_id, quantity=item.quantity
+            )
+            refilled = refilled or before <= 0
     order.items.update(status=OrderItem.Status.RELEASED)
-    # Known limit: any release bumps the catalog version, not only one that
-    # refills an empty pool, so a cancel can cost a cached page its freshness.
-    if refilled or any(
-        item.fulfilment == Variant.Fulfilment.SHIPMENT for item in items
-    ):
+    if refilled:
         catalog_services.catalog_version_bump()
 
 
@@ -474,13 +497,26 @@ def order_pay(*, order: Order, payment_id: int) -> str:
     """Record a verified payment on a locked order and fulfil what can be.
 
     Returns ``"paid"``; ``"already_paid"`` when the order was paid by another
-    attempt; ``"unavailable"`` when a late payment (the order expired or was
-    cancelled) can no longer get everything it ordered. The caller marks the
+    attempt; ``"unavailable"`` when the order cannot get everything it
+    ordered: a late payment (the order expired or was cancelled) whose items
+    are gone, or a code staff voided while the order held it with none left
+    to replace it (the order is then cancelled). The caller marks the
     payment for refund in the last two cases.
     """
     if order.status == Status.PENDING_PAYMENT:
-        pass
+        if not _replace_withdrawn_codes(order):
+            _release(order)
+            _transition(
+                order,
+                Status.CANCELLED,
+                actor=Actor.SYSTEM,
+                message="a code of this order was withdrawn and none is left",
+                data={"payment": payment_id},
+            )
+            return "unavailable"
     elif order.status in (Status.EXPIRED, Status.CANCELLED):
+        # A re-reservation takes only available codes and keeps them locked
+        # until the commit, so no code it holds can be voided before the sale.
         if not _reserve_again(order):
             _record(
                 order,
@@ -506,14 +542,65 @@ def _reserve_again(order: Order) -> bool:
     lines = [{"obj": item.variant, "quantity": item.quantity} for item in items]
     try:
         with transaction.atomic():
-            reserved, emptied = _reserve(lines)
+            reserved = _reserve(lines)
             _link_codes(order, items, reserved)
     except inventory.OutOfStock:
         return False
     codes = sum(len(ids) for ids in reserved.values())
     _record(order, Event.RESERVED, actor=Actor.SYSTEM, data={"codes": codes})
-    if emptied:
-        catalog_services.catalog_version_bump()
+    return True
+
+
+def _replace_withdrawn_codes(order: Order) -> bool:
+    """Swap every code staff voided while the locked ``order`` held it (a
+    leaked supplier batch) for a fresh code of the same variant, all or
+    nothing, so a voided code is never sold. False when the pool cannot
+    cover them."""
+    links = list(
+        ItemCode.objects.filter(item__order=order).values_list("item_id", "code_id")
+    )
+    withdrawn = set(inventory.codes_withdrawn(code_ids=[c for _, c in links]))
+    if not withdrawn:
+        return True
+
+    wanted: dict[int, int] = {}
+    for item_id, code_id in links:
+        if code_id in withdrawn:
+            wanted[item_id] = wanted.get(item_id, 0) + 1
+    items = sorted(
+        order.items.select_related("variant").filter(pk__in=wanted),
+        key=lambda item: (item.variant_id, item.pk),
+    )
+    try:
+        with transaction.atomic():
+            fresh = [
+                ItemCode(item_id=item.pk, code_id=code_id)
+                for item in items
+                for code_id in inventory.codes_reserve(
+                    variant=item.variant, quantity=wanted[item.pk]
+                )
+            ]
+            ItemCode.objects.filter(code_id__in=withdrawn).delete()
+            ItemCode.objects.bulk_create(fresh)
+            _bump_when_sold_out([item.variant_id for item in items])
+    except inventory.OutOfStock:
+        logger.warning(
+            "withdrawn codes not replaceable",
+            extra={"order_id": order.pk, "count": len(withdrawn)},
+        )
+        return False
+
+    _record(
+        order,
+        Event.RESERVED,
+        actor=Actor.SYSTEM,
+        message="withdrawn codes replaced",
+        data={"codes": len(fresh), "replaced": len(withdrawn)},
+    )
+    logger.warning(
+        "withdrawn codes replaced",
+        extra={"order_id": order.pk, "count": len(withdrawn)},
+    )
     return True
 
 

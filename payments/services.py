@@ -256,7 +256,7 @@ def payment_settle(*, payment_id: int, result: VerifyResult) -> Outcome:
             payment.refund_reason = (
                 "order already paid by another attempt"
                 if paid == "already_paid"
-                else "paid after the order expired; its items are no longer available"
+                else "paid, but the order's items are no longer available"
             )
             order_services.order_note_payment(
                 order=order,

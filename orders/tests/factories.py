@@ -2,7 +2,7 @@
 
 import secrets
 
-from catalog import vault
+from catalog import code_files, vault
 from catalog.models import DigitalCode, Variant
 from catalog.tests.factories import CategoryFactory, ProductFactory, VariantFactory
 
@@ -17,7 +17,7 @@ def add_codes(variant: Variant, count: int, *, expires_at=None) -> list[DigitalC
                 code_encrypted=vault.encrypt(plain),
                 pin_encrypted=vault.encrypt("1234"),
                 digest=vault.digest(plain),
-                last4=plain[-4:],
+                last4=code_files.shown_suffix(plain),
                 expires_at=expires_at,
             )
         )

@@ -211,6 +211,88 @@ def test_keys_belong_to_their_user(customer_client, code_variant):
     assert mine.json()["id"] != theirs.json()["id"]
 
 
+@pytest.mark.parametrize(("first", "second"), [("Key-A", "key-a"), ("café", "cafe")])
+def test_keys_differing_in_case_or_accent_are_different_keys(
+    customer_client, code_variant, first, second
+):
+    """MariaDB's utf8mb4_unicode_ci would call these equal."""
+    one = customer_client.post(
+        "/orders/", body_for(code_variant), format="json", HTTP_IDEMPOTENCY_KEY=first
+    )
+
+    other = customer_client.post(
+        "/orders/", body_for(code_variant), format="json", HTTP_IDEMPOTENCY_KEY=second
+    )
+
+    assert one.status_code == other.status_code == HTTPStatus.CREATED
+    assert one.json()["id"] != other.json()["id"]
+    assert Order.objects.count() == 2
+    assert IdempotencyKey.objects.count() == 2
+
+
+def _claim_left_by_a_dead_request(user, variant, *, age_seconds):
+    from orders import idempotency
+
+    idempotency.claim(user=user, key="crashed", payload=body_for(variant))
+    IdempotencyKey.objects.update(
+        created_at=timezone.now() - timedelta(seconds=age_seconds)
+    )
+
+
+def test_a_claim_younger_than_the_timeout_is_still_in_progress(
+    customer_client, user, code_variant, settings
+):
+    settings.IDEMPOTENCY_CLAIM_TIMEOUT_SECONDS = 120
+    _claim_left_by_a_dead_request(user, code_variant, age_seconds=100)
+
+    response = customer_client.post(
+        "/orders/",
+        body_for(code_variant),
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="crashed",
+    )
+
+    assert response.status_code == HTTPStatus.CONFLICT
+    assert response.json()["code"] == "request_in_progress"
+    assert Order.objects.count() == 0
+
+
+def test_a_claim_never_completed_within_the_timeout_is_taken_over(
+    customer_client, user, code_variant, settings
+):
+    settings.IDEMPOTENCY_CLAIM_TIMEOUT_SECONDS = 120
+    _claim_left_by_a_dead_request(user, code_variant, age_seconds=121)
+    headers = {"HTTP_IDEMPOTENCY_KEY": "crashed"}
+
+    retry = customer_client.post(
+        "/orders/", body_for(code_variant), format="json", **headers
+    )
+    again = customer_client.post(
+        "/orders/", body_for(code_variant), format="json", **headers
+    )
+
+    assert retry.status_code == again.status_code == HTTPStatus.CREATED
+    assert retry.json() == again.json()
+    assert Order.objects.count() == 1
+    assert IdempotencyKey.objects.get().completed
+
+
+def test_the_claim_timeout_defaults_to_two_minutes(customer_client, user, code_variant):
+    _claim_left_by_a_dead_request(user, code_variant, age_seconds=110)
+    headers = {"HTTP_IDEMPOTENCY_KEY": "crashed"}
+    waiting = customer_client.post(
+        "/orders/", body_for(code_variant), format="json", **headers
+    )
+    IdempotencyKey.objects.update(created_at=timezone.now() - timedelta(seconds=121))
+
+    taken_over = customer_client.post(
+        "/orders/", body_for(code_variant), format="json", **headers
+    )
+
+    assert waiting.status_code == HTTPStatus.CONFLICT
+    assert taken_over.status_code == HTTPStatus.CREATED
+
+
 def test_an_expired_key_is_claimed_afresh(customer_client, code_variant):
     headers = {"HTTP_IDEMPOTENCY_KEY": "old"}
     customer_client.post("/orders/", body_for(code_variant), format="json", **headers)

@@ -5,20 +5,23 @@ data (``transaction=True``); SQLite cannot show these races.
 """
 
 import threading
+import time
 from collections import Counter
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
+from catalog import inventory
 from catalog.inventory import OutOfStock
 from catalog.models import DigitalCode, Variant
 from mithrapay.errors import ApplicationError
 from orders import idempotency, services
 from orders.models import ItemCode, Order, OrderEvent
 from orders.tests.factories import VariantFactory, add_codes
+from orders.tests.test_cache import listed_in_stock
 
 pytestmark = [pytest.mark.mariadb, pytest.mark.django_db(transaction=True)]
 
@@ -213,3 +216,82 @@ def test_concurrent_duplicates_of_one_idempotency_key_claim_it_once():
     claims = [r for r in results if not isinstance(r, str)]
     assert len(claims) == 1
     assert set(results) - set(claims) == {"request_in_progress"}
+
+
+# The product list reads the replica alias (a mirror of the test database).
+@pytest.mark.django_db(transaction=True, databases=["default", "replica"])
+def test_two_buyers_taking_the_last_two_codes_at_once_flip_in_stock(
+    api_client, monkeypatch
+):
+    """Both reservations are held uncommitted at the same moment, so each
+    transaction still sees the other's code as available: only a check
+    after the commits can tell that the pool is empty."""
+    variant = VariantFactory()
+    add_codes(variant, 2)
+    buyers = [UserFactory() for _ in range(2)]
+    before = listed_in_stock(api_client, variant)
+    both_reserved = threading.Barrier(2, timeout=10)
+    reserve = inventory.codes_reserve
+
+    def reserve_then_wait(**kwargs):
+        ids = reserve(**kwargs)
+        both_reserved.wait()
+        return ids
+
+    monkeypatch.setattr(inventory, "codes_reserve", reserve_then_wait)
+
+    results = run_together(
+        lambda user: services.order_create(
+            user=user, lines=[{"variant": variant.pk, "quantity": 1}]
+        ),
+        buyers,
+    )
+
+    assert [type(result) for result in results] == [Order, Order], results
+    assert DigitalCode.objects.filter(status="available").count() == 0
+    assert (before, listed_in_stock(api_client, variant)) == (True, False)
+
+
+def test_a_locked_code_is_skipped_not_waited_for():
+    """One checkout holds the lock on the variant's first code; another
+    takes the next code at once instead of queueing behind it (a plain
+    FOR UPDATE would wait until the lock-wait timeout)."""
+    variant = VariantFactory()
+    first, second = add_codes(variant, 1, expires_at=date(2030, 1, 1)) + add_codes(
+        variant, 1, expires_at=date(2031, 1, 1)
+    )
+    holding = threading.Event()
+    let_go = threading.Event()
+    held: list[int] = []
+
+    def hold_the_first_code():
+        try:
+            with transaction.atomic():
+                held.extend(inventory.codes_reserve(variant=variant, quantity=1))
+                holding.set()
+                let_go.wait(timeout=30)
+        finally:
+            connection.close()
+
+    def reserve_another(_):
+        with connection.cursor() as cursor:
+            cursor.execute("SET SESSION innodb_lock_wait_timeout = 5")
+        started = time.monotonic()
+        with transaction.atomic():
+            taken = inventory.codes_reserve(variant=variant, quantity=1)
+        return taken, time.monotonic() - started
+
+    holder = threading.Thread(target=hold_the_first_code)
+    holder.start()
+    assert holding.wait(timeout=10)
+    try:
+        [outcome] = run_together(reserve_another, [None])
+    finally:
+        let_go.set()
+        holder.join(timeout=30)
+
+    assert held == [first.pk]
+    assert not isinstance(outcome, Exception), outcome
+    taken, seconds = outcome
+    assert taken == [second.pk]
+    assert seconds < 2

@@ -3,8 +3,10 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
+from django.db import transaction
 from django.utils import timezone
 
+from catalog import inventory
 from catalog.inventory import OutOfStock
 from catalog.models import DigitalCode, Product, Variant
 from mithrapay.errors import ApplicationError
@@ -48,6 +50,31 @@ def test_create_reserves_codes_soonest_expiry_first_and_undated_last(user):
     statuses = dict(DigitalCode.objects.values_list("id", "status"))
     assert {statuses[pk] for pk in held} == {"reserved"}
     assert statuses[undated[1].pk] == "available"
+
+
+def test_create_never_reserves_a_code_past_its_printed_expiry(user):
+    variant = VariantFactory()
+    today = timezone.localdate()
+    expired = add_codes(variant, 2, expires_at=today - timedelta(days=1))
+    last_day = add_codes(variant, 1, expires_at=today)
+    undated = add_codes(variant, 1)
+
+    order = services.order_create(user=user, lines=[line(variant, 2)])
+
+    assert set(held_codes(order)) == {last_day[0].pk, undated[0].pk}
+    statuses = DigitalCode.objects.filter(pk__in=[c.pk for c in expired])
+    assert set(statuses.values_list("status", flat=True)) == {"available"}
+
+
+def test_expired_codes_do_not_count_as_available(user):
+    variant = VariantFactory()
+    add_codes(variant, 3, expires_at=timezone.localdate() - timedelta(days=1))
+
+    with pytest.raises(OutOfStock):
+        services.order_create(user=user, lines=[line(variant, 1)])
+
+    assert not inventory.codes_available_exist(variant_id=variant.pk)
+    assert inventory.variants_sold_out(variant_ids=[variant.pk]) == [variant.pk]
 
 
 def test_create_computes_totals_from_catalog_prices(user):
@@ -389,3 +416,70 @@ def test_a_clashing_order_number_is_drawn_again(user, code_variant, monkeypatch)
     assert second.number == "MP-NEWNUMBR"
     assert DigitalCode.objects.filter(status="reserved").count() == 2
     assert ItemCode.objects.filter(item__order=second).count() == 1
+
+
+# --- Paying -----------------------------------------------------------------
+
+
+def pay(order, payment_id=1) -> str:
+    """What the payments service does with a verified payment."""
+    with transaction.atomic():
+        locked = services.order_lock(order_id=order.pk)
+        return services.order_pay(order=locked, payment_id=payment_id)
+
+
+def test_partial_fulfilment_records_when_it_happened(user):
+    codes = VariantFactory()
+    add_codes(codes, 1)
+    manual = VariantFactory(fulfilment=Variant.Fulfilment.MANUAL)
+    order = services.order_create(user=user, lines=[line(codes), line(manual)])
+    started = timezone.now()
+
+    pay(order)
+
+    order.refresh_from_db()
+    assert order.status == Order.Status.PARTIALLY_FULFILLED
+    assert order.partially_fulfilled_at is not None
+    assert order.partially_fulfilled_at >= started
+
+
+def test_a_voided_reserved_code_is_replaced_before_the_sale(user):
+    variant = VariantFactory()
+    add_codes(variant, 3)
+    order = services.order_create(user=user, lines=[line(variant, 2)])
+    leaked, kept = held_codes(order)
+    DigitalCode.objects.filter(pk=leaked).update(status=DigitalCode.Status.VOID)
+
+    outcome = pay(order)
+
+    order.refresh_from_db()
+    assert outcome == "paid"
+    assert order.status == Order.Status.FULFILLED
+    delivered = held_codes(order)
+    assert leaked not in delivered
+    assert kept in delivered
+    assert len(delivered) == 2
+    statuses = dict(DigitalCode.objects.values_list("id", "status"))
+    assert {statuses[pk] for pk in delivered} == {"sold"}
+    assert statuses[leaked] == "void"
+    assert OrderEvent.objects.filter(
+        order=order, kind="reserved", data__replaced=1
+    ).exists()
+
+
+def test_a_voided_reserved_code_with_no_replacement_cancels_the_paid_order(user):
+    variant = VariantFactory()
+    add_codes(variant, 2)
+    order = services.order_create(user=user, lines=[line(variant, 2)])
+    leaked, kept = held_codes(order)
+    DigitalCode.objects.filter(pk=leaked).update(status=DigitalCode.Status.VOID)
+
+    outcome = pay(order)
+
+    order.refresh_from_db()
+    assert outcome == "unavailable"
+    assert order.status == Order.Status.CANCELLED
+    assert held_codes(order) == []
+    statuses = dict(DigitalCode.objects.values_list("id", "status"))
+    assert statuses == {leaked: "void", kept: "available"}
+    assert not DigitalCode.objects.filter(status="sold").exists()
