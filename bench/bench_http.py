@@ -144,7 +144,7 @@ def empty_tables() -> None:
 def seed_catalog() -> list[int]:
     """Categories, 1,000 products, 3,000 variants and 100,000 codes; returns
     the ids of the code variants."""
-    from catalog import vault
+    from catalog import code_files, vault
     from catalog.models import Category, DigitalCode, Product, Variant
 
     roots = Category.objects.bulk_create(
@@ -188,7 +188,7 @@ def seed_catalog() -> list[int]:
                 variant=code_variants[n % len(code_variants)],
                 code_encrypted=fernet.encrypt(plain.encode()).decode(),
                 digest=vault.digest(plain),
-                last4=plain[-4:],
+                last4=code_files.shown_suffix(plain),
             )
         )
     DigitalCode.objects.bulk_create(codes, batch_size=5000)

@@ -39,7 +39,7 @@ from django.db import connection  # noqa: E402
 from rest_framework_simplejwt.tokens import AccessToken  # noqa: E402
 
 from accounts.models import User  # noqa: E402
-from catalog import vault  # noqa: E402
+from catalog import code_files, vault  # noqa: E402
 from catalog.models import Category, DigitalCode, Product, Variant  # noqa: E402
 from orders.models import IdempotencyKey, ItemCode, Order  # noqa: E402
 
@@ -70,7 +70,7 @@ def seed(orders: int) -> tuple[Variant, list[str]]:
                 variant=variant,
                 code_encrypted=vault.encrypt(code),
                 digest=vault.digest(code),
-                last4=code[-4:],
+                last4=code_files.shown_suffix(code),
             )
             for code in plain
         ],

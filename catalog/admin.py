@@ -1,10 +1,15 @@
 """The catalog in the back office.
 
-Codes are shown by their last four characters only and cannot be edited:
-staff import them (a form on the variant), void them, and see one in full
-only through the reveal page (``catalog.reveal_code``, a reason on record,
-rate-limited), superusers included. Every save calls
-``catalog_version_bump`` so cached catalog responses follow the edit.
+Categories, products and variants are saved through the catalog services,
+as the API saves them, so the same rules and row locks apply and cached
+catalog responses follow the edit. A variant's stock is written only when
+staff changed it, and then only if orders have not moved it since the page
+loaded (see ``services.variant_update``).
+
+Codes are shown by a short suffix only (``code_files.shown_suffix``) and
+cannot be edited: staff import them (a form on the variant), void them, and
+see one in full only through the reveal page (``catalog.reveal_code``, a
+reason on record, rate-limited), superusers included.
 """
 
 from django.contrib import admin, messages
@@ -18,7 +23,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from catalog import selectors, services
+from catalog import errors, selectors, services
 from catalog.errors import RevealNotAllowed
 from catalog.forms import CodeImportForm, CodeRevealForm, VariantAdminForm
 from catalog.models import (
@@ -34,15 +39,20 @@ from mithrapay.throttling import RateLimited, client_ip
 
 
 class CatalogEditMixin:
-    """Bumps the catalog version after every admin save or delete."""
+    """Saves go through the catalog services, which bump the catalog
+    version; deletes bump it here. A save the services refuse at write time
+    (the stock moved under the edit, a product kind its variants do not
+    fit) leaves the whole page unsaved and says why."""
 
-    def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        services.catalog_version_bump()
-
-    def save_related(self, request, form, formsets, change):
-        super().save_related(request, form, formsets, change)
-        services.catalog_version_bump()
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except errors.StockChanged as exc:
+            # The admin's transaction around the save has rolled back.
+            self.message_user(request, exc.message, messages.ERROR)
+        except ValidationError as exc:
+            self.message_user(request, " ".join(exc.messages), messages.ERROR)
+        return HttpResponseRedirect(request.get_full_path())
 
     def delete_model(self, request, obj):
         super().delete_model(request, obj)
@@ -53,6 +63,26 @@ class CatalogEditMixin:
         services.catalog_version_bump()
 
 
+def _adopt(obj, saved) -> None:
+    """Give the admin's ``obj`` the row a service saved (its id and the
+    values written), for the redirect and the change log."""
+    for field in saved._meta.concrete_fields:
+        setattr(obj, field.attname, getattr(saved, field.attname))
+    obj._state.adding = False
+    obj._state.db = saved._state.db
+
+
+def _variant_save(form, *, product) -> None:
+    data, expected_stock = form.variant_changes()
+    if form.instance.pk is None:
+        saved = services.variant_create(product=product, data=data)
+    else:
+        saved = services.variant_update(
+            variant=form.instance, data=data, expected_stock=expected_stock
+        )
+    _adopt(form.instance, saved)
+
+
 @admin.register(Category)
 class CategoryAdmin(CatalogEditMixin, admin.ModelAdmin):
     list_display = ("name", "slug", "parent", "position", "is_active")
@@ -61,6 +91,20 @@ class CategoryAdmin(CatalogEditMixin, admin.ModelAdmin):
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
     list_editable = ("position", "is_active")
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            data = {
+                name: getattr(obj, name)
+                for name in services.CATEGORY_FIELDS
+                if name in form.changed_data
+            }
+            saved = services.category_update(category=obj, data=data)
+        else:
+            saved = services.category_create(
+                **{name: getattr(obj, name) for name in services.CATEGORY_FIELDS}
+            )
+        _adopt(obj, saved)
 
 
 class VariantInline(admin.TabularInline):
@@ -95,6 +139,44 @@ class ProductAdmin(CatalogEditMixin, admin.ModelAdmin):
     prepopulated_fields = {"slug": ("name",)}
     inlines = [VariantInline]
     date_hierarchy = "created_at"
+
+    def save_model(self, request, obj, form, change):
+        # Known limit: a new kind is checked against the variants as stored,
+        # before the inline variants are saved, so a kind and the variant
+        # values it needs (a subscription's length) take two saves: the
+        # variants first.
+        if change:
+            data = {
+                name: getattr(obj, name)
+                for name in services.PRODUCT_FIELDS
+                if name in form.changed_data
+            }
+            saved = services.product_update(product=obj, data=data)
+        else:
+            saved = services.product_create(
+                **{name: getattr(obj, name) for name in services.PRODUCT_FIELDS}
+            )
+        _adopt(obj, saved)
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not Variant:
+            super().save_formset(request, form, formset, change)
+            return
+        # Fills the formset's new, changed and deleted objects (the change
+        # message reads them) without writing; the writes follow.
+        formset.save(commit=False)
+        for variant in formset.deleted_objects:
+            variant.delete()
+        if formset.deleted_objects:
+            services.catalog_version_bump()
+        # Existing variants in id order, the order in which orders lock
+        # variant rows, so a save and a checkout cannot deadlock.
+        saved_forms = sorted(
+            formset.saved_forms,
+            key=lambda f: (f.instance.pk is None, f.instance.pk or 0),
+        )
+        for variant_form in saved_forms:
+            _variant_save(variant_form, product=formset.instance)
 
 
 class PoolCountsMixin:
@@ -142,6 +224,9 @@ class VariantAdmin(CatalogEditMixin, PoolCountsMixin, admin.ModelAdmin):
     def get_queryset(self, request):
         return selectors.with_pool_counts(super().get_queryset(request))
 
+    def save_model(self, request, obj, form, change):
+        _variant_save(form, product=form.cleaned_data["product"])
+
     def get_urls(self):
         urls = [
             path(
@@ -156,8 +241,11 @@ class VariantAdmin(CatalogEditMixin, PoolCountsMixin, admin.ModelAdmin):
         """The code import form: the same service as ``manage.py import_codes``."""
         if not request.user.has_perm("catalog.add_codebatch"):
             raise PermissionDenied
+        # The pattern takes any path ("abc", "1/2"), as the admin's own do.
+        if not (object_id.isascii() and object_id.isdigit()):
+            raise Http404
         variant = get_object_or_404(
-            Variant.objects.select_related("product"), pk=object_id
+            Variant.objects.select_related("product"), pk=int(object_id)
         )
         if variant.fulfilment != Variant.Fulfilment.CODE:
             raise Http404
@@ -236,7 +324,7 @@ class BatchFilter(admin.SimpleListFilter):
 @admin.register(DigitalCode)
 class DigitalCodeAdmin(admin.ModelAdmin):
     """Codes, masked. Nothing is editable: the one change staff make is
-    voiding, through the action."""
+    voiding, through the action, which locks the codes it changes."""
 
     list_display = (
         "id",
@@ -281,6 +369,14 @@ class DigitalCodeAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def has_change_permission(self, request, obj=None):
+        # A code's page only shows it: saving it would write back the row
+        # as it was read, over a reservation made meanwhile. The change
+        # permission without a code is what the void action asks for.
+        if obj is not None:
+            return False
+        return super().has_change_permission(request)
 
     def get_list_display(self, request):
         shown = super().get_list_display(request)
@@ -333,6 +429,8 @@ class DigitalCodeAdmin(admin.ModelAdmin):
             except RevealNotAllowed:
                 raise PermissionDenied from None
             except ApplicationError as exc:
+                if not exc.fields:
+                    form.add_error(None, exc.message)
                 for field, field_messages in exc.fields.items():
                     for message in field_messages:
                         form.add_error(field if field in form.fields else None, message)
@@ -413,12 +511,13 @@ class CodeBatchAdmin(PoolCountsMixin, admin.ModelAdmin):
         return False
 
     @admin.action(
-        description=_("Void the available codes of the selected batches"),
+        description=_("Void the unsold codes of the selected batches"),
         permissions=["change"],
     )
     def void_batches(self, request, queryset):
         """A leaked supplier delivery: first a page naming the batches and how
-        many available codes each loses, then the void on confirmation."""
+        many unsold codes (available or reserved) each loses, then the void
+        on confirmation."""
         batches = list(queryset.order_by("pk"))
         if request.POST.get("confirm") != "yes":
             context = {
@@ -426,7 +525,9 @@ class CodeBatchAdmin(PoolCountsMixin, admin.ModelAdmin):
                 "title": _("Void these batches?"),
                 "opts": self.model._meta,
                 "batches": batches,
-                "total": sum(batch.codes_available for batch in batches),
+                "total": sum(
+                    batch.codes_available + batch.codes_reserved for batch in batches
+                ),
                 "action": "void_batches",
                 "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
             }

@@ -23,6 +23,8 @@ from catalog.errors import CodeFileEmpty, CodeFileEncoding, CodeFileError
 
 CODE_MIN_LENGTH = 4
 CODE_MAX_LENGTH = 100
+# The end of a code kept in plaintext for staff to tell codes apart.
+SUFFIX_MAX_LENGTH = 4
 PIN_MAX_LENGTH = 32
 SERIAL_MAX_LENGTH = 64
 COLUMNS = ("code", "pin", "serial", "expires_at")
@@ -45,6 +47,15 @@ class CodeRow:
     @property
     def normalized(self) -> str:
         return vault.normalize(self.code)
+
+
+def shown_suffix(normalized: str) -> str:
+    """The end of a normalised code that the table keeps in plaintext and
+    the admin shows: at most four characters and at most a third of the
+    code, so neither the admin nor a dump of the table holds a short code
+    whole (a 4-character code shows 1, a 6-character one 2)."""
+    length = min(SUFFIX_MAX_LENGTH, len(normalized) // 3)
+    return normalized[len(normalized) - length :]
 
 
 def decode(data: bytes | str) -> str:

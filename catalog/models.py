@@ -273,7 +273,9 @@ class DigitalCode(models.Model):
     pin_encrypted = models.TextField(_("PIN (encrypted)"), blank=True)
     serial_encrypted = models.TextField(_("serial (encrypted)"), blank=True)
     digest = models.CharField(_("fingerprint"), max_length=64, unique=True)
-    # The last characters, for staff to tell codes apart without revealing one.
+    # The last characters, for staff to tell codes apart without revealing
+    # one: at most four and at most a third of the code (see
+    # ``code_files.shown_suffix``).
     last4 = models.CharField(_("last characters"), max_length=4)
     status = models.CharField(
         _("status"), max_length=10, choices=Status.choices, default=Status.AVAILABLE

@@ -1,6 +1,7 @@
 """Reads of the catalog: the public tree and product lists, pool counts,
 and the version that keys cached catalog responses."""
 
+import datetime
 import logging
 import time
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.db.models.lookups import Exact
 from django.http import Http404
+from django.utils import timezone
 
 from catalog import vault
 from catalog.models import Category, DigitalCode, Product, Variant
@@ -116,17 +118,27 @@ def category_id_for_slug(*, slug: str) -> int | None:
 # --- Variants and products -------------------------------------------------------
 
 
-def in_stock_expression() -> Case:
-    """``in_stock`` of a variant, in SQL: an available code exists (code
-    variants), stock on hand (shipped ones), always (manual activation).
-
-    An ``EXISTS`` stops at the first available code through the
-    (variant, status, …) index, so it costs the same for a pool of ten codes
-    or a million, and no counter row is updated by every order.
-    """
-    available = DigitalCode.objects.filter(
-        variant_id=OuterRef("pk"), status=DigitalCode.Status.AVAILABLE
+def sellable_codes(*, today: datetime.date | None = None) -> QuerySet[DigitalCode]:
+    """Available codes whose printed expiry, if any, is not before ``today``
+    (the shop's date by default): the codes a buyer can still be given."""
+    if today is None:
+        today = timezone.localdate()
+    return DigitalCode.objects.filter(
+        Q(expires_at__isnull=True) | Q(expires_at__gte=today),
+        status=DigitalCode.Status.AVAILABLE,
     )
+
+
+def in_stock_expression(*, today: datetime.date | None = None) -> Case:
+    """``in_stock`` of a variant, in SQL: a sellable code exists (code
+    variants; see :func:`sellable_codes`), stock on hand (shipped ones),
+    always (manual activation).
+
+    An ``EXISTS`` stops at the first such code through the
+    (variant, status, expires_at, …) index, so it costs the same for a pool
+    of ten codes or a million, and no counter row is updated by every order.
+    """
+    available = sellable_codes(today=today).filter(variant_id=OuterRef("pk"))
     return Case(
         When(fulfilment=Variant.Fulfilment.CODE, then=Exists(available)),
         When(fulfilment=Variant.Fulfilment.SHIPMENT, stock__gt=0, then=Value(True)),
@@ -136,8 +148,10 @@ def in_stock_expression() -> Case:
     )
 
 
-def variants_listed(*, only_active: bool = True) -> QuerySet[Variant]:
-    variants = Variant.objects.annotate(in_stock=in_stock_expression())
+def variants_listed(
+    *, only_active: bool = True, today: datetime.date | None = None
+) -> QuerySet[Variant]:
+    variants = Variant.objects.annotate(in_stock=in_stock_expression(today=today))
     if only_active:
         variants = variants.filter(is_active=True)
     return variants.order_by("position", "price", "id")
@@ -176,14 +190,17 @@ def _with_variants(products: QuerySet[Product], variants: QuerySet[Variant]):
 
 
 def _matching(
-    filters: ProductFilters, *, check_each_product: bool = False
+    filters: ProductFilters,
+    *,
+    check_each_product: bool = False,
+    today: datetime.date | None = None,
 ) -> tuple[QuerySet[Product], QuerySet[Variant]]:
     """The products ``filters`` select, in their order, and the variants of
     theirs to list. ``check_each_product`` words the matching-variant
     condition so that MariaDB looks it up for each product it reads (a page
     read in index order reads a page and stops) instead of first collecting
     the products of every matching variant (best when counting them all)."""
-    variants = variants_listed().filter(_variant_q(filters))
+    variants = variants_listed(today=today).filter(_variant_q(filters))
     of_product = variants.filter(product_id=OuterRef("pk"))
     # The category conditions as ``IN`` subqueries rather than joins: MariaDB
     # then walks the products in the (is_active, name, id) index and stops
@@ -240,7 +257,8 @@ def product_list(*, filters: ProductFilters) -> QuerySet[Product]:
 # shape (database, filters, page length), then run with that shape's
 # parameters: building and compiling the querysets cost more than running
 # them. A value that changes between requests of one shape (a product id, a
-# slug) is compiled as a sentinel parameter and swapped for the real value.
+# slug, today's date for the codes' expiry) is compiled as a sentinel
+# parameter and swapped for the real value.
 
 PRODUCT_COLUMNS = (
     "id",
@@ -273,6 +291,8 @@ VARIANT_COLUMNS = (
 # Distinct from every real parameter: ids are positive, prices not negative.
 _ID_SENTINEL = -(2**62)
 _TEXT_SENTINEL = "\x00product key\x00"
+# Like the others, distinct from every real parameter of the statements.
+_DATE_SENTINEL = datetime.date(1, 2, 3)
 STATEMENTS_KEPT = 512
 MAX_ID = 2**63 - 1
 
@@ -310,7 +330,10 @@ class _Statement:
     def rows(self, using: str, *, extra_sql="", extra_params=(), swap=None):
         params = list(self.params)
         if swap:
-            params = [swap.get(p, p) if type(p) in (int, str) else p for p in params]
+            params = [
+                swap.get(p, p) if type(p) in (int, str, datetime.date) else p
+                for p in params
+            ]
         connection = connections[using]
         with connection.cursor() as cursor:
             cursor.execute(self.sql + extra_sql, [*params, *extra_params])
@@ -345,9 +368,11 @@ def _list_statements(
     # A price ordering sorts every matching product by its lowest price
     # anyway: there the collected form is the cheaper one.
     walks_index = "price" not in filters.ordering
-    products, _variants = _matching(filters, check_each_product=walks_index)
+    products, _variants = _matching(
+        filters, check_each_product=walks_index, today=_DATE_SENTINEL
+    )
     page = _Statement.of(_product_columns(products), using)
-    products, _variants = _matching(filters)
+    products, _variants = _matching(filters, today=_DATE_SENTINEL)
     # The ids query's select list is the id alone, so its first FROM is its
     # own: counting over the same FROM and WHERE lets MariaDB count from the
     # indexes, where a derived table around it costs half as much again.
@@ -364,7 +389,7 @@ def _variants_statement(
     using: str, filters: ProductFilters | None, products: int
 ) -> _Statement:
     """The listed variants of ``products`` products (sentinel ids)."""
-    variants = variants_listed()
+    variants = variants_listed(today=_DATE_SENTINEL)
     if filters is not None:
         variants = variants.filter(_variant_q(filters))
     ids = [_ID_SENTINEL - n for n in range(products)]
@@ -398,7 +423,7 @@ class ProductRows:
 
     def count(self) -> int:
         count, _page = _list_statements(self.using, self.filters)
-        return count.rows(self.using)[0]["n"]
+        return count.rows(self.using, swap=_today_swap(self.using))[0]["n"]
 
     def __getitem__(self, window: slice) -> list[dict]:
         start, stop = window.start or 0, window.stop
@@ -407,9 +432,24 @@ class ProductRows:
         _count, page = _list_statements(self.using, self.filters)
         limit = stop - start if stop is not None else 2**62
         rows = page.rows(
-            self.using, extra_sql=" LIMIT %s OFFSET %s", extra_params=(limit, start)
+            self.using,
+            extra_sql=" LIMIT %s OFFSET %s",
+            extra_params=(limit, start),
+            swap=_today_swap(self.using),
         )
         return _with_variant_rows(rows, self.using, self.filters)
+
+
+def _today_swap(using: str) -> dict:
+    """The compiled date sentinel and today's date, as the database driver
+    is given dates, so a statement compiled on an earlier day still
+    compares expiries with the current one."""
+    ops = connections[using].ops
+    return {
+        ops.adapt_datefield_value(_DATE_SENTINEL): ops.adapt_datefield_value(
+            timezone.localdate()
+        )
+    }
 
 
 def _with_variant_rows(
@@ -419,6 +459,7 @@ def _with_variant_rows(
     if by_product:
         statement = _variants_statement(using, filters, len(by_product))
         swap = {_ID_SENTINEL - n: pk for n, pk in enumerate(by_product)}
+        swap.update(_today_swap(using))
         for variant in statement.rows(using, swap=swap):
             by_product[variant["product_id"]].append(variant)
     for row in rows:
@@ -432,10 +473,11 @@ def product_row_get(*, key: str | int) -> dict:
     using = router.db_for_read(Product)
     if isinstance(key, int):
         shape, swap = "id", {_ID_SENTINEL: key}
-    elif key.isdecimal() and int(key) <= MAX_ID:
+    elif key.isascii() and key.isdecimal() and int(key) <= MAX_ID:
         shape, swap = "id or slug", {_ID_SENTINEL: int(key), _TEXT_SENTINEL: key}
     else:
-        # Digits past any id (or no number at all) can only be a slug.
+        # Digits past any id, digits of another script (never an id) or no
+        # number at all: only a slug.
         shape, swap = "slug", {_TEXT_SENTINEL: key}
     rows = _detail_statement(using, shape).rows(using, swap=swap)
     if not rows:
@@ -507,11 +549,11 @@ def code_secrets(*, code: DigitalCode) -> CodeSecrets:
 
 def variants_with_stock_level() -> QuerySet[Variant]:
     """Active code and shipped variants with ``stock_level``: available codes
-    of the pool, or units on hand. Activation by staff has no level."""
+    of the pool that have not expired (see :func:`sellable_codes`), or units
+    on hand. Activation by staff has no level."""
     available = (
-        DigitalCode.objects.filter(
-            variant_id=OuterRef("pk"), status=DigitalCode.Status.AVAILABLE
-        )
+        sellable_codes()
+        .filter(variant_id=OuterRef("pk"))
         .order_by()
         .values("variant_id")
         .annotate(count=Count("id"))

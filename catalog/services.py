@@ -1,5 +1,6 @@
-"""Writes to the catalog: products and variants, code imports, key rotation,
-voiding codes, and the catalog version that keys cached responses.
+"""Writes to the catalog: categories, products and variants, code imports,
+key rotation, voiding codes, and the catalog version that keys cached
+responses.
 
 Every write that changes what the public catalog shows ends with
 :func:`catalog_version_bump`, called explicitly (no signals).
@@ -19,7 +20,12 @@ from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
 from catalog import code_files, vault
-from catalog.errors import RevealNotAllowed, VariantNotCoded
+from catalog.errors import (
+    CodeUnreadable,
+    RevealNotAllowed,
+    StockChanged,
+    VariantNotCoded,
+)
 from catalog.models import (
     Category,
     CodeBatch,
@@ -142,6 +148,27 @@ def category_create(
     return category
 
 
+CATEGORY_FIELDS = ("name", "slug", "parent", "position", "is_active")
+
+
+@transaction.atomic
+def category_update(*, category: Category, data: dict) -> Category:
+    """Change the fields named in ``data`` (any of ``CATEGORY_FIELDS``)."""
+    # Locked so two saves of one category apply one after the other, each
+    # validated against the row the other left.
+    category = Category.objects.select_for_update().get(pk=category.pk)
+    for name in CATEGORY_FIELDS:
+        if name in data:
+            setattr(category, name, data[name])
+    if "slug" in data and not category.slug:
+        category.slug = _slug("", category.name)
+    category.full_clean()
+    category.save()
+    catalog_version_bump()
+    logger.info("category changed", extra={"category_id": category.pk})
+    return category
+
+
 @transaction.atomic
 def product_create(
     *,
@@ -151,6 +178,7 @@ def product_create(
     name: str,
     slug: str = "",
     description: str = "",
+    image="",
     is_active: bool = True,
 ) -> Product:
     product = Product(
@@ -160,6 +188,7 @@ def product_create(
         name=name,
         slug=_slug(slug, name),
         description=description,
+        image=image,
         is_active=is_active,
     )
     product.full_clean()
@@ -176,6 +205,7 @@ PRODUCT_FIELDS = (
     "name",
     "slug",
     "description",
+    "image",
     "is_active",
 )
 
@@ -243,23 +273,41 @@ def variant_create(*, product: Product, data: dict) -> Variant:
 
 
 @transaction.atomic
-def variant_update(*, variant: Variant, data: dict) -> Variant:
-    """Change the fields named in ``data``.
+def variant_update(
+    *, variant: Variant, data: dict, expected_stock: int | None = None
+) -> Variant:
+    """Change the fields named in ``data`` (``VARIANT_FIELDS``, and
+    ``product`` to move the variant); only their columns are written.
 
     The row is locked first: an order taking stock at the same moment
     (a conditional UPDATE of ``stock``) waits, so a staff edit of the stock
-    count is never lost under it, nor it under the edit.
+    count is never lost under it, nor it under the edit. A ``stock`` given
+    with ``expected_stock`` (the count staff saw when they began editing)
+    is applied only if the count is still that one; otherwise
+    :class:`StockChanged` and nothing is written, so units orders took or
+    returned in the meantime are not undone. Without ``stock`` in ``data``
+    the column is left alone.
     """
     variant = (
         Variant.objects.select_for_update().select_related("product").get(pk=variant.pk)
     )
+    if (
+        "stock" in data
+        and expected_stock is not None
+        and variant.stock != expected_stock
+    ):
+        raise StockChanged(variant_id=variant.pk, sku=variant.sku)
+
+    if "product" in data:
+        variant.product = data["product"]
     for name in VARIANT_FIELDS:
         if name in data:
             setattr(variant, name, data[name])
     _normalize_variant(variant)
     variant.full_clean()
     variant_validate_kind(variant.product, variant)
-    variant.save()
+    written = [name for name in ("product", *VARIANT_FIELDS) if name in data]
+    variant.save(update_fields=[*written, "updated_at"])
     catalog_version_bump()
     logger.info("variant changed", extra={"variant_id": variant.pk})
     return variant
@@ -340,7 +388,7 @@ def _prepare(
                     code_encrypted=vault.encrypt(row.code),
                     pin_encrypted=vault.encrypt(row.pin) if row.pin else "",
                     serial_encrypted=vault.encrypt(row.serial) if row.serial else "",
-                    last4=normalized[-4:],
+                    last4=code_files.shown_suffix(normalized),
                     expires_at=row.expires_at,
                 )
             )
@@ -555,13 +603,18 @@ def codes_rotate_keys(
 
 # --- Voiding codes ---------------------------------------------------------------
 
+# The codes a batch void pulls: every code not yet sold.
+UNSOLD = (DigitalCode.Status.AVAILABLE, DigitalCode.Status.RESERVED)
 
-def _void(queryset) -> int:
+
+def _void(queryset, *, statuses: Iterable[str]) -> int:
     # Lock the codes first, in id order: a reservation selecting the same
     # code (FOR UPDATE SKIP LOCKED) then either took it before this void or
-    # skips it, so a code being voided is never handed to a buyer.
+    # skips it, so a code being voided is never handed to a buyer; a payment
+    # selling a reserved code waits for this void and then finds it void.
+    statuses = list(statuses)
     ids = list(
-        queryset.filter(status=DigitalCode.Status.AVAILABLE)
+        queryset.filter(status__in=statuses)
         .select_for_update()
         .order_by("id")
         .values_list("id", flat=True)
@@ -571,8 +624,7 @@ def _void(queryset) -> int:
     count = 0
     for start in range(0, len(ids), IMPORT_BATCH_SIZE):
         count += DigitalCode.objects.filter(
-            id__in=ids[start : start + IMPORT_BATCH_SIZE],
-            status=DigitalCode.Status.AVAILABLE,
+            id__in=ids[start : start + IMPORT_BATCH_SIZE], status__in=statuses
         ).update(status=DigitalCode.Status.VOID)
     catalog_version_bump()
     return count
@@ -582,7 +634,10 @@ def _void(queryset) -> int:
 def codes_void(*, code_ids: Iterable[int], voided_by=None) -> int:
     """Pull the available codes among ``code_ids`` from sale; reserved and
     sold codes stay with their orders. Returns how many were voided."""
-    count = _void(DigitalCode.objects.filter(id__in=list(code_ids)))
+    count = _void(
+        DigitalCode.objects.filter(id__in=list(code_ids)),
+        statuses=[DigitalCode.Status.AVAILABLE],
+    )
     logger.info(
         "codes voided",
         extra={"count": count, "user_id": getattr(voided_by, "pk", None)},
@@ -592,11 +647,11 @@ def codes_void(*, code_ids: Iterable[int], voided_by=None) -> int:
 
 @transaction.atomic
 def code_void_batch(*, batch: CodeBatch, voided_by=None) -> int:
-    """Pull every available code of ``batch`` (a leaked supplier delivery)
-    from sale. Known limit: codes already reserved by an unpaid order stay
-    reserved, so that order may still deliver one; void them from the code
-    list once the order has ended."""
-    count = _void(DigitalCode.objects.filter(batch=batch))
+    """Pull every unsold code of ``batch`` (a leaked supplier delivery) from
+    sale: the available ones and those reserved by unpaid orders, which then
+    find them void at payment instead of delivering a leaked code. Sold
+    codes stay with their orders. Returns how many were voided."""
+    count = _void(DigitalCode.objects.filter(batch=batch), statuses=UNSOLD)
     logger.info(
         "code batch voided",
         extra={
@@ -619,10 +674,13 @@ def code_reveal(
 ) -> CodeSecrets:
     """Show one full code to a member of staff holding ``catalog.reveal_code``.
 
-    Every reveal is recorded (who, which code, when, why, from where) before
-    the code is decrypted, and counted against ``THROTTLE_CODE_REVEAL`` per
-    member of staff: past it, :class:`~mithrapay.throttling.RateLimited`
-    and no record. The code itself is never logged.
+    Every reveal that shows a code is recorded (who, which code, when, why,
+    from where): the code is decrypted and the record written in one
+    transaction, so a code that does not decrypt raises
+    :class:`CodeUnreadable` and leaves no record. Attempts are counted
+    against ``THROTTLE_CODE_REVEAL`` per member of staff: past it,
+    :class:`~mithrapay.throttling.RateLimited` and no record. The code
+    itself is never logged.
     """
     if not staff.is_active or not staff.is_staff:
         raise RevealNotAllowed()
@@ -639,12 +697,21 @@ def code_reveal(
         )
     throttling.consume(REVEAL_SCOPE, f"user:{staff.pk}")
 
-    reveal = CodeReveal.objects.create(code=code, staff=staff, reason=reason, ip=ip)
+    with transaction.atomic():
+        try:
+            secrets = code_secrets(code=code)
+        except vault.VaultError:
+            logger.warning(
+                "code reveal failed: the code does not decrypt",
+                extra={"code_id": code.pk, "staff_id": staff.pk},
+            )
+            raise CodeUnreadable() from None
+        reveal = CodeReveal.objects.create(code=code, staff=staff, reason=reason, ip=ip)
     logger.info(
         "code revealed to staff",
         extra={"code_id": code.pk, "staff_id": staff.pk, "reveal_id": reveal.pk},
     )
-    return code_secrets(code=code)
+    return secrets
 
 
 # --- Low-stock alerts ------------------------------------------------------------

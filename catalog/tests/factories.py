@@ -2,7 +2,7 @@ from decimal import Decimal
 
 import factory
 
-from catalog import vault
+from catalog import code_files, vault
 from catalog.models import Category, CodeBatch, DigitalCode, Product, Variant
 
 
@@ -78,7 +78,9 @@ class DigitalCodeFactory(factory.django.DjangoModelFactory):
     variant = factory.SubFactory(VariantFactory)
     code_encrypted = factory.LazyAttribute(lambda o: vault.encrypt(o.plaintext))
     digest = factory.LazyAttribute(lambda o: vault.digest(o.plaintext))
-    last4 = factory.LazyAttribute(lambda o: vault.normalize(o.plaintext)[-4:])
+    last4 = factory.LazyAttribute(
+        lambda o: code_files.shown_suffix(vault.normalize(o.plaintext))
+    )
 
     class Params:
         plaintext = factory.Sequence(lambda n: f"GIFT-{n:04d}-CODE-{n:06d}")

@@ -1,8 +1,10 @@
+from datetime import timedelta
 from decimal import Decimal
 from http import HTTPStatus
 
 import pytest
 from django.conf import settings
+from django.utils import timezone
 
 from catalog.models import DigitalCode, Product, Variant
 from catalog.tests.factories import (
@@ -23,6 +25,12 @@ def _skus(response) -> list[str]:
 
 def _slugs(response) -> list[str]:
     return [p["slug"] for p in response.json()["results"]]
+
+
+def _other_digits(number: int) -> str:
+    """``number`` in Arabic-Indic digits, which ``isdigit()`` and ``int()``
+    accept but which name no id."""
+    return str(number).translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩"))
 
 
 # --- Categories --------------------------------------------------------------
@@ -112,6 +120,30 @@ def test_products_in_stock_follows_each_fulfilment(api_client):
         "NO-SHELF": False,
         "MANUAL": True,
     }
+
+
+def test_a_variant_whose_only_codes_have_expired_is_not_in_stock(api_client):
+    today = timezone.localdate()
+    expired = VariantFactory(sku="EXPIRED")
+    DigitalCodeFactory.create_batch(
+        2, variant=expired, expires_at=today - timedelta(days=1)
+    )
+    last_day = VariantFactory(sku="LAST-DAY")
+    DigitalCodeFactory(variant=last_day, expires_at=today)
+    DigitalCodeFactory(variant=VariantFactory(sku="NO-EXPIRY"), expires_at=None)
+
+    listing = api_client.get("/products/?page_size=50")
+    detail = api_client.get(f"/products/{expired.product_id}")
+    only_in_stock = api_client.get("/products/?in_stock=true&page_size=50")
+
+    in_stock = {
+        v["sku"]: v["in_stock"]
+        for p in listing.json()["results"]
+        for v in p["variants"]
+    }
+    assert in_stock == {"EXPIRED": False, "LAST-DAY": True, "NO-EXPIRY": True}
+    assert [v["in_stock"] for v in detail.json()["variants"]] == [False]
+    assert sorted(_skus(only_in_stock)) == ["LAST-DAY", "NO-EXPIRY"]
 
 
 def test_products_list_shows_customer_fields_with_labels(api_client):
@@ -326,6 +358,15 @@ def test_product_detail_of_an_unknown_or_inactive_product_is_not_found(api_clien
     VariantFactory(product=ProductFactory(slug="inactive", is_active=False))
 
     response = api_client.get(f"/products/{key}")
+
+    assert response.status_code == HTTPStatus.NOT_FOUND
+    assert response.json()["code"] == "not_found"
+
+
+def test_product_detail_by_an_id_in_other_digits_is_not_found(api_client):
+    product = VariantFactory().product
+
+    response = api_client.get(f"/products/{_other_digits(product.pk)}")
 
     assert response.status_code == HTTPStatus.NOT_FOUND
     assert response.json()["code"] == "not_found"
@@ -551,6 +592,24 @@ def test_a_variant_of_another_product_is_not_found(manager_client):
     )
 
     assert response.status_code == HTTPStatus.NOT_FOUND
+
+
+@pytest.mark.parametrize("method", ["patch", "put"])
+@pytest.mark.parametrize("key", ["\u00b2", "\u00b9\u00b2", "same id, other digits"])
+def test_staff_writes_to_a_key_of_non_ascii_digits_are_not_found(
+    manager_client, method, key
+):
+    product = ProductFactory(name="Kept")
+    if key == "same id, other digits":
+        key = _other_digits(product.pk)
+    body = {**PRODUCT, "category": product.category.slug, "name": "Changed"}
+
+    response = getattr(manager_client, method)(f"/products/{key}", body, format="json")
+
+    assert response.status_code == HTTPStatus.NOT_FOUND
+    assert response.json()["code"] == "not_found"
+    product.refresh_from_db()
+    assert product.name == "Kept"
 
 
 def test_malformed_json_is_a_parse_error(manager_client):

@@ -2,13 +2,14 @@ from datetime import timedelta
 from http import HTTPStatus
 
 import pytest
+from cryptography.fernet import Fernet
 from django.core import mail
 from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts import roles
-from catalog import selectors, services, tasks
+from catalog import errors, selectors, services, tasks
 from catalog.models import CodeReveal, DigitalCode, Variant
 from catalog.tests.factories import (
     CategoryFactory,
@@ -147,6 +148,47 @@ def test_a_superuser_sees_a_full_code_only_through_the_reveal_page(admin_client)
     assert "audit check" in audit.content.decode()
 
 
+def _damage(code) -> None:
+    token = code.code_encrypted
+    middle = len(token) // 2
+    flipped = "B" if token[middle] == "A" else "A"
+    DigitalCode.objects.filter(pk=code.pk).update(
+        code_encrypted=token[:middle] + flipped + token[middle + 1 :]
+    )
+
+
+@pytest.mark.parametrize("fault", ["damaged token", "wrong key"])
+def test_a_code_that_does_not_decrypt_shows_an_error_and_records_no_reveal(
+    finance_browser, settings, fault
+):
+    code = DigitalCodeFactory(plaintext="SECRET-CODE-9Z8Y")
+    if fault == "damaged token":
+        _damage(code)
+    else:
+        settings.CODE_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
+
+    response = finance_browser.post(reveal_url(code), {"reason": "dispute"})
+
+    assert response.status_code == HTTPStatus.OK
+    assert response.context["secrets"] is None
+    assert "cannot be decrypted with the configured keys" in response.content.decode()
+    assert "SECRET-CODE" not in response.content.decode()
+    assert "no-store" in response["Cache-Control"]
+    assert not CodeReveal.objects.exists()
+
+
+def test_the_reveal_service_raises_for_a_code_that_does_not_decrypt(finance):
+    code = DigitalCodeFactory()
+    _damage(code)
+    code.refresh_from_db()
+
+    with pytest.raises(errors.CodeUnreadable) as caught:
+        services.code_reveal(code=code, staff=finance, reason="dispute", ip=None)
+
+    assert caught.value.code == "code_unreadable"
+    assert not CodeReveal.objects.exists()
+
+
 def test_the_reveal_service_refuses_staff_without_the_permission():
     roles_ready()
     support = staff_in(roles.SUPPORT)
@@ -182,14 +224,15 @@ def test_voiding_a_batch_asks_first_with_the_count_then_voids_only_its_unsold_co
     answer = browser.post(url, {**body, "confirm": "yes"}, follow=True)
 
     assert question.status_code == HTTPStatus.OK
-    assert question.context["total"] == 3
+    assert question.context["total"] == 4
+    assert "4 unsold codes (available, or reserved" in question.content.decode()
     assert untouched == {"available", "reserved", "sold"}
     statuses = dict(DigitalCode.objects.values_list("id", "status"))
     assert {statuses[code.pk] for code in available} == {"void"}
-    assert statuses[reserved.pk] == "reserved"
+    assert statuses[reserved.pk] == "void"
     assert statuses[sold.pk] == "sold"
     assert statuses[other_batch.pk] == statuses[loose.pk] == "available"
-    assert "3 codes voided." in answer.content.decode()
+    assert "4 codes voided." in answer.content.decode()
 
 
 def test_support_cannot_void_a_batch():

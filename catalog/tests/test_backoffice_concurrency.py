@@ -3,12 +3,17 @@
 import threading
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 from accounts import roles
-from catalog import services
+from catalog import inventory, services
+from catalog.errors import StockChanged
 from catalog.models import CodeReveal, Variant
-from catalog.tests.factories import DigitalCodeFactory, PhysicalVariantFactory
+from catalog.tests.factories import (
+    CodeBatchFactory,
+    DigitalCodeFactory,
+    PhysicalVariantFactory,
+)
 from mithrapay.tests.backoffice import roles_ready, staff_in
 from mithrapay.throttling import RateLimited
 
@@ -16,10 +21,16 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def _together(count: int, work) -> tuple[list, list]:
-    barrier = threading.Barrier(count)
+    return _all_at_once([work] * count)
+
+
+def _all_at_once(works) -> tuple[list, list]:
+    """Run each of ``works`` in its own thread, released together; their
+    results and the exceptions they raised."""
+    barrier = threading.Barrier(len(works))
     results, errors = [], []
 
-    def run():
+    def run(work):
         try:
             barrier.wait()
             results.append(work())
@@ -28,7 +39,7 @@ def _together(count: int, work) -> tuple[list, list]:
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=run) for _ in range(count)]
+    threads = [threading.Thread(target=run, args=(work,)) for work in works]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -67,3 +78,46 @@ def test_simultaneous_reveals_stop_exactly_at_the_limit(settings):
     assert len(errors) == 7
     assert all(isinstance(error, RateLimited) for error in errors)
     assert CodeReveal.objects.count() == 5
+
+
+@pytest.mark.mariadb
+def test_a_staff_stock_edit_racing_orders_never_undoes_a_sale():
+    variant = PhysicalVariantFactory(stock=20)
+    shown_to_staff = 20
+
+    def order():
+        with transaction.atomic():
+            return inventory.stock_reserve(variant=variant, quantity=1)
+
+    def staff():
+        return services.variant_update(
+            variant=variant, data={"stock": 100}, expected_stock=shown_to_staff
+        )
+
+    results, errors = _all_at_once([order] * 5 + [staff])
+
+    variant.refresh_from_db()
+    saved = [r for r in results if isinstance(r, Variant)]
+    assert all(isinstance(error, StockChanged) for error in errors)
+    assert len(saved) + len(errors) == 1
+    # Saved: every order came after the edit. Refused: the orders' count.
+    assert variant.stock == (95 if saved else 15)
+
+
+@pytest.mark.mariadb
+def test_a_batch_void_racing_reservations_leaves_none_of_its_codes_to_deliver():
+    batch = CodeBatchFactory()
+    DigitalCodeFactory.create_batch(10, variant=batch.variant, batch=batch)
+
+    def reserve():
+        with transaction.atomic():
+            return inventory.codes_reserve(variant=batch.variant, quantity=2)
+
+    def void():
+        return services.code_void_batch(batch=batch)
+
+    results, errors = _all_at_once([reserve] * 4 + [void])
+
+    assert all(isinstance(error, inventory.OutOfStock) for error in errors)
+    assert [count for count in results if isinstance(count, int)] == [10]
+    assert set(batch.codes.values_list("status", flat=True)) == {"void"}

@@ -1,13 +1,16 @@
 import datetime
+import re
 from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from catalog import selectors, services
+from catalog import errors, selectors, services
 from catalog.errors import CodeFileError, VariantNotCoded
-from catalog.models import CodeBatch, DigitalCode, Variant
+from catalog.models import Category, CodeBatch, DigitalCode, Variant
 from catalog.tests.factories import (
     CategoryFactory,
     CodeBatchFactory,
@@ -68,6 +71,26 @@ def test_code_import_stores_no_plaintext_anywhere():
     assert not any("SECRET-CODE" in value for value in stored)
     assert not any(value in ("4321", "SER-777") for value in stored)
     assert DigitalCode.objects.get().last4 == "0001"
+
+
+@pytest.mark.parametrize(
+    ("code", "kept"),
+    [
+        ("abcd", "D"),
+        ("AB-C12", "12"),
+        ("AB12CD34EF56GH78", "GH78"),
+        ("A1B2C3D4E", "D4E"),
+    ],
+)
+def test_code_import_keeps_at_most_a_third_of_a_code_in_plaintext(code, kept):
+    variant = VariantFactory()
+
+    services.code_import(variant=variant, data=f"{code}\n")
+
+    stored = DigitalCode.objects.get()
+    assert stored.last4 == kept
+    assert len(stored.last4) <= len(code) // 3
+    assert stored.masked == f"••••{kept}"
 
 
 def test_code_import_reads_pin_serial_and_expiry_columns_in_any_order():
@@ -208,7 +231,7 @@ def test_code_import_reports_progress_per_phase():
 # --- Voiding -----------------------------------------------------------------
 
 
-def test_code_void_batch_voids_only_the_batchs_available_codes():
+def test_code_void_batch_voids_the_batchs_available_and_reserved_codes():
     batch = CodeBatchFactory()
     other = DigitalCodeFactory(variant=batch.variant)
     available = DigitalCodeFactory(variant=batch.variant, batch=batch)
@@ -222,11 +245,11 @@ def test_code_void_batch_voids_only_the_batchs_available_codes():
     count = services.code_void_batch(batch=batch)
 
     statuses = dict(DigitalCode.objects.values_list("pk", "status"))
-    assert count == 1
+    assert count == 2
     assert statuses == {
         other.pk: "available",
         available.pk: "void",
-        reserved.pk: "reserved",
+        reserved.pk: "void",
         sold.pk: "sold",
     }
 
@@ -334,6 +357,69 @@ def test_product_update_refuses_a_kind_its_variants_do_not_fit():
         services.product_update(product=variant.product, data={"kind": "physical"})
 
     assert "kind" in caught.value.message_dict
+
+
+def test_variant_update_with_the_stock_staff_saw_applies_the_new_count():
+    variant = PhysicalVariantFactory(stock=10)
+
+    services.variant_update(variant=variant, data={"stock": 25}, expected_stock=10)
+
+    variant.refresh_from_db()
+    assert variant.stock == 25
+
+
+def test_variant_update_refuses_a_count_based_on_stock_orders_moved_since():
+    variant = PhysicalVariantFactory(stock=10, name="Cable")
+    Variant.objects.filter(pk=variant.pk).update(stock=7)
+
+    with pytest.raises(errors.StockChanged) as caught:
+        services.variant_update(
+            variant=variant, data={"stock": 25, "name": "New"}, expected_stock=10
+        )
+
+    assert caught.value.code == "stock_changed"
+    assert "stock" in caught.value.fields
+    variant.refresh_from_db()
+    assert (variant.stock, variant.name) == (7, "Cable")
+
+
+def test_variant_update_writes_only_the_columns_it_is_given():
+    variant = PhysicalVariantFactory(stock=10)
+
+    with CaptureQueriesContext(connection) as queries:
+        services.variant_update(variant=variant, data={"name": "Renamed"})
+
+    (update,) = [q["sql"] for q in queries if q["sql"].startswith("UPDATE")]
+    assert re.search(r"\bstock\b", update) is None
+    assert re.search(r"\bname\b", update)
+
+
+def test_variant_update_moves_a_variant_to_another_product():
+    variant = VariantFactory()
+    other = ProductFactory()
+
+    services.variant_update(variant=variant, data={"product": other})
+
+    variant.refresh_from_db()
+    assert variant.product == other
+
+
+def test_category_update_changes_the_named_fields_and_checks_the_depth():
+    top = CategoryFactory()
+    middle = CategoryFactory(parent=top)
+    low = CategoryFactory(parent=middle)
+    category = CategoryFactory(name="Loose")
+
+    services.category_update(category=category, data={"name": "Consoles", "slug": ""})
+    with pytest.raises(ValidationError):
+        services.category_update(category=category, data={"parent": low})
+
+    category = Category.objects.get(pk=category.pk)
+    assert (category.name, category.slug, category.parent) == (
+        "Consoles",
+        "consoles",
+        None,
+    )
 
 
 def test_category_cannot_nest_four_levels():
