@@ -31,6 +31,11 @@ class UnsafeMarkup(ApplicationError):
     )
 
 
+class AuthorNotStaff(ApplicationError):
+    code = "author_not_staff"
+    default_message = _("A post's author must be a member of staff.")
+
+
 class UnknownTag(ApplicationError):
     code = "unknown_tag"
     default_message = _("There is no tag with this slug.")

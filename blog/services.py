@@ -10,7 +10,14 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from blog import rendering, selectors
-from blog.errors import SlugInvalid, SlugLocked, SlugReserved, SlugTaken, UnsafeMarkup
+from blog.errors import (
+    AuthorNotStaff,
+    SlugInvalid,
+    SlugLocked,
+    SlugReserved,
+    SlugTaken,
+    UnsafeMarkup,
+)
 from blog.models import (
     RESERVED_SLUGS,
     SLUG_MAX_LENGTH,
@@ -64,6 +71,12 @@ def check_slug(*, slug: str, post: Post | None = None) -> None:
         raise SlugTaken(fields={"slug": [str(SlugTaken.default_message)]})
 
 
+def check_author(*, author) -> None:
+    # The admin offers only staff; this holds for every other caller too.
+    if not author.is_staff:
+        raise AuthorNotStaff(fields={"author": [str(AuthorNotStaff.default_message)]})
+
+
 def check_body(*, body: str) -> None:
     if rendering.unsafe_markup(body):
         raise UnsafeMarkup(fields={"body": [str(UnsafeMarkup.default_message)]})
@@ -108,6 +121,7 @@ def post_create(
     seo_title: str = "",
     seo_description: str = "",
 ) -> Post:
+    check_author(author=author)
     check_body(body=body)
     if slug:
         check_slug(slug=slug)

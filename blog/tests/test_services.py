@@ -5,8 +5,16 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from accounts.tests.factories import UserFactory
 from blog import services
-from blog.errors import SlugInvalid, SlugLocked, SlugReserved, SlugTaken, UnsafeMarkup
+from blog.errors import (
+    AuthorNotStaff,
+    SlugInvalid,
+    SlugLocked,
+    SlugReserved,
+    SlugTaken,
+    UnsafeMarkup,
+)
 from blog.models import Post
 from blog.tests.factories import (
     DraftFactory,
@@ -27,6 +35,16 @@ def test_post_create_makes_the_slug_from_the_title():
 
     assert post.slug == "redeem-an-apple-gift-card-in-turkey"
     assert post.status == Post.Status.DRAFT
+
+
+def test_post_create_refuses_an_author_who_is_not_staff():
+    customer = UserFactory(is_staff=False)
+
+    with pytest.raises(AuthorNotStaff) as refused:
+        services.post_create(author=customer, title="Sneaky", body="x")
+
+    assert refused.value.code == "author_not_staff"
+    assert not Post.objects.exists()
 
 
 def test_persian_title_makes_a_usable_persian_slug():

@@ -1,19 +1,29 @@
 """Maintenance mode: writes behind the gate pause, reads and the admin go on."""
 
+import re
 from http import HTTPStatus
+from urllib.parse import urlparse
 
 import pytest
 from constance import config
 from constance.test import override_config
 from django.contrib.contenttypes.models import ContentType
 from django.core.management import call_command
+from django.test import Client
 from django.urls import path
 from rest_framework.response import Response
+from rest_framework.test import APIClient
 from rest_framework.views import APIView
 
+from accounts import sms
+from accounts.tests.factories import PASSWORD, UserFactory
 from mithrapay.maintenance import MaintenanceGate, maintenance_on
 from mithrapay.tests.test_site_settings import save_in_admin
 from mithrapay.urls import urlpatterns as project_urlpatterns
+from orders import services as order_services
+from orders.models import Order
+from orders.tests.factories import VariantFactory, add_codes
+from payments import services as payment_services
 
 pytestmark = [
     pytest.mark.django_db,
@@ -117,3 +127,80 @@ def test_maintenance_can_be_switched_from_the_command_line(api_client):
 
     assert during.status_code == HTTPStatus.SERVICE_UNAVAILABLE
     assert after.status_code == HTTPStatus.CREATED
+
+
+# --- What keeps working while the writes pause --------------------------------
+# Registration, order create/cancel/pay and profile writes are refused in the
+# tests of their own apps (accounts, orders, payments).
+
+
+def _bearer(access: str) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {access}")
+    return client
+
+
+def test_token_refresh_keeps_working_during_maintenance(api_client):
+    UserFactory(email="shopper@example.com")
+    pair = api_client.post(
+        "/auth/login", {"email": "shopper@example.com", "password": PASSWORD}
+    ).json()
+
+    with override_config(MAINTENANCE_MODE=True):
+        refreshed = api_client.post("/auth/refresh", {"refresh": pair["refresh"]})
+        me = _bearer(refreshed.json()["access"]).get("/users/me")
+
+    assert refreshed.status_code == HTTPStatus.OK
+    assert set(refreshed.json()) >= {"access", "refresh"}
+    assert refreshed.json()["refresh"] != pair["refresh"]
+    assert me.status_code == HTTPStatus.OK
+    assert me.json()["email"] == "shopper@example.com"
+
+
+def test_otp_login_keeps_working_during_maintenance(
+    api_client, django_capture_on_commit_callbacks
+):
+    phone = "+989121110000"
+    customer = UserFactory(phone=phone, verified=True)
+    sms.outbox.clear()
+
+    with override_config(MAINTENANCE_MODE=True):
+        with django_capture_on_commit_callbacks(execute=True):
+            requested = api_client.post("/auth/request-otp", {"phone": phone})
+        [text] = [message for message in sms.outbox if message.to == phone]
+        code = re.search(r"\b(\d{6})\b", text.body).group(1)
+        verified = api_client.post("/auth/verify-otp", {"phone": phone, "code": code})
+        me = _bearer(verified.json()["access"]).get("/users/me")
+
+    assert requested.status_code == HTTPStatus.ACCEPTED
+    assert verified.status_code == HTTPStatus.OK
+    assert {"access", "refresh"} <= set(verified.json())
+    assert me.json()["id"] == customer.pk
+
+
+def test_the_sandbox_payment_page_keeps_working_during_maintenance():
+    customer = UserFactory()
+    variant = VariantFactory()
+    add_codes(variant, 1)
+    order = order_services.order_create(
+        user=customer, lines=[{"variant": variant.pk, "quantity": 1}]
+    )
+    _payment, redirect_url = payment_services.payment_start(
+        order=order,
+        user=customer,
+        gateway_name="sandbox",
+        base_url="http://testserver/",
+    )
+    browser = Client()
+
+    with override_config(MAINTENANCE_MODE=True):
+        page = browser.get(redirect_url)
+        decided = browser.post(urlparse(redirect_url).path, {"action": "pay"})
+        returned = browser.get(decided["Location"], HTTP_ACCEPT="application/json")
+
+    assert page.status_code == HTTPStatus.OK
+    assert str(order.total) in page.content.decode()
+    assert decided.status_code == HTTPStatus.FOUND
+    assert returned.json() == {"order": order.number, "status": "paid"}
+    order.refresh_from_db()
+    assert order.status == Order.Status.FULFILLED

@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import timedelta
 from http import HTTPStatus
 from pathlib import Path
 
@@ -12,11 +13,17 @@ from constance import config
 from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
+from django.core import mail
 from django.core.management import CommandError, call_command
+from django.utils import timezone
+from rest_framework.test import APIClient
 
 from accounts.roles import SUPPORT
 from accounts.tests.factories import UserFactory
+from catalog.tests.factories import ProductFactory
 from mithrapay import site_settings
+from orders.models import Order, Subscription
+from orders.tests.factories import VariantFactory, add_codes
 
 pytestmark = pytest.mark.django_db
 
@@ -193,6 +200,56 @@ def test_renewal_reminder_days_follow_the_admin(admin_client):
 
     assert first == settings.RENEWAL_REMINDER_DAYS
     assert site_settings.renewal_reminder_days() == first + 1
+
+
+def test_an_order_placed_after_a_change_is_reserved_for_the_new_minutes(
+    admin_client, monkeypatch
+):
+    minutes = settings.ORDER_RESERVATION_MINUTES + 32
+    save_in_admin(admin_client, ORDER_RESERVATION_MINUTES=minutes)
+    variant = VariantFactory()
+    add_codes(variant, 1)
+    customer = APIClient()
+    customer.force_authenticate(user=UserFactory())
+    frozen = timezone.now()
+    monkeypatch.setattr(timezone, "now", lambda: frozen)
+
+    response = customer.post(
+        "/orders/", {"items": [{"variant": variant.pk, "quantity": 1}]}, format="json"
+    )
+
+    assert response.status_code == HTTPStatus.CREATED
+    order = Order.objects.get(pk=response.json()["id"])
+    assert order.expires_at == frozen + timedelta(minutes=minutes)
+
+
+def _subscription(*, ends_at) -> Subscription:
+    return Subscription.objects.create(
+        user=UserFactory(),
+        product=ProductFactory(kind="subscription", brand="Netflix"),
+        service="Netflix",
+        plan="Premium 1 month",
+        starts_at=ends_at - timedelta(days=30),
+        ends_at=ends_at,
+    )
+
+
+def test_renewal_reminders_follow_a_changed_window(admin_client, monkeypatch):
+    days = settings.RENEWAL_REMINDER_DAYS + 6
+    save_in_admin(admin_client, RENEWAL_REMINDER_DAYS=days)
+    frozen = timezone.now()
+    monkeypatch.setattr(timezone, "now", lambda: frozen)
+    inside = _subscription(ends_at=frozen + timedelta(days=days) - timedelta(minutes=1))
+    outside = _subscription(ends_at=frozen + timedelta(days=days, minutes=1))
+    mail.outbox.clear()
+
+    call_command("send_renewal_reminders", verbosity=0)
+
+    assert [message.to for message in mail.outbox] == [[inside.user.email]]
+    inside.refresh_from_db()
+    outside.refresh_from_db()
+    assert inside.reminder_sent_for == inside.ends_at
+    assert outside.reminder_sent_for is None
 
 
 def test_clearing_the_banner_hides_it(admin_client, api_client):
