@@ -11,6 +11,7 @@ from contextlib import ExitStack, contextmanager
 import pytest
 from django.core.cache import cache
 from django.db import connections
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 REQUIRE_SERVICES = os.environ.get("MITHRAPAY_REQUIRE_SERVICES") == "1"
@@ -44,6 +45,13 @@ def pytest_runtest_makereport(item, call):
             f"skipped where CI requires every test to run: {report.longrepr}"
         )
     return report
+
+
+@pytest.fixture(autouse=True)
+def _default_time_zone():
+    """A test that activates a time zone leaves the next one in the default."""
+    yield
+    timezone.deactivate()
 
 
 @pytest.fixture(autouse=True)

@@ -118,14 +118,18 @@ def category_id_for_slug(*, slug: str) -> int | None:
 # --- Variants and products -------------------------------------------------------
 
 
-def sellable_codes(*, today: datetime.date | None = None) -> QuerySet[DigitalCode]:
-    """Available codes whose printed expiry, if any, is not before ``today``
-    (the shop's date by default): the codes a buyer can still be given."""
+def unexpired(*, today: datetime.date | None = None) -> Q:
+    """Codes whose printed expiry, if any, is not before ``today`` (the
+    shop's date by default): a code is still good on the day it expires."""
     if today is None:
         today = timezone.localdate()
+    return Q(expires_at__isnull=True) | Q(expires_at__gte=today)
+
+
+def sellable_codes(*, today: datetime.date | None = None) -> QuerySet[DigitalCode]:
+    """Available, unexpired codes: the codes a buyer can still be given."""
     return DigitalCode.objects.filter(
-        Q(expires_at__isnull=True) | Q(expires_at__gte=today),
-        status=DigitalCode.Status.AVAILABLE,
+        unexpired(today=today), status=DigitalCode.Status.AVAILABLE
     )
 
 

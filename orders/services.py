@@ -277,28 +277,28 @@ def _reserve(lines: list[dict]) -> dict[int, list[int]]:
             reserved[variant.pk] = inventory.codes_reserve(
                 variant=variant, quantity=line["quantity"]
             )
-            drawn.append(variant.pk)
+            drawn.append(variant)
         elif variant.fulfilment == Variant.Fulfilment.SHIPMENT:
             inventory.stock_reserve(variant=variant, quantity=line["quantity"])
-            drawn.append(variant.pk)
+            drawn.append(variant)
     _bump_when_sold_out(drawn)
     return reserved
 
 
-def _bump_when_sold_out(variant_ids: list[int]) -> None:
+def _bump_when_sold_out(variants: list[Variant]) -> None:
     """After the commit, make cached catalog pages stale if any of
-    ``variant_ids`` has nothing left to sell.
+    ``variants`` has nothing left to sell.
 
     Decided after the commit, not inside the transaction: two buyers taking
     the last two codes at once each still see the other's code as available
     until that one commits, so neither would notice the pool emptying. Read
     after each commit, whichever commits last sees both and bumps.
     """
-    if not variant_ids:
+    if not variants:
         return
 
     def check() -> None:
-        if inventory.variants_sold_out(variant_ids=variant_ids):
+        if inventory.variants_sold_out(variants=variants):
             catalog_services.catalog_version_bump()
 
     transaction.on_commit(check)
@@ -582,7 +582,7 @@ def _replace_withdrawn_codes(order: Order) -> bool:
             ]
             ItemCode.objects.filter(code_id__in=withdrawn).delete()
             ItemCode.objects.bulk_create(fresh)
-            _bump_when_sold_out([item.variant_id for item in items])
+            _bump_when_sold_out([item.variant for item in items])
     except inventory.OutOfStock:
         logger.warning(
             "withdrawn codes not replaceable",

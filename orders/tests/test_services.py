@@ -74,7 +74,7 @@ def test_expired_codes_do_not_count_as_available(user):
         services.order_create(user=user, lines=[line(variant, 1)])
 
     assert not inventory.codes_available_exist(variant_id=variant.pk)
-    assert inventory.variants_sold_out(variant_ids=[variant.pk]) == [variant.pk]
+    assert inventory.variants_sold_out(variants=[variant]) == [variant.pk]
 
 
 def test_create_computes_totals_from_catalog_prices(user):
