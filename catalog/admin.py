@@ -72,6 +72,16 @@ def _adopt(obj, saved) -> None:
     obj._state.db = saved._state.db
 
 
+def _form_values(obj, form, fields, *, changed_only: bool) -> dict:
+    """The values of ``fields`` the admin set on ``obj``: all of them for a
+    new row, only the ones the form changed for an edit."""
+    return {
+        name: getattr(obj, name)
+        for name in fields
+        if not changed_only or name in form.changed_data
+    }
+
+
 def _variant_save(form, *, product) -> None:
     data, expected_stock = form.variant_changes()
     if form.instance.pk is None:
@@ -93,17 +103,11 @@ class CategoryAdmin(CatalogEditMixin, admin.ModelAdmin):
     list_editable = ("position", "is_active")
 
     def save_model(self, request, obj, form, change):
+        values = _form_values(obj, form, services.CATEGORY_FIELDS, changed_only=change)
         if change:
-            data = {
-                name: getattr(obj, name)
-                for name in services.CATEGORY_FIELDS
-                if name in form.changed_data
-            }
-            saved = services.category_update(category=obj, data=data)
+            saved = services.category_update(category=obj, data=values)
         else:
-            saved = services.category_create(
-                **{name: getattr(obj, name) for name in services.CATEGORY_FIELDS}
-            )
+            saved = services.category_create(**values)
         _adopt(obj, saved)
 
 
@@ -145,17 +149,11 @@ class ProductAdmin(CatalogEditMixin, admin.ModelAdmin):
         # before the inline variants are saved, so a kind and the variant
         # values it needs (a subscription's length) take two saves: the
         # variants first.
+        values = _form_values(obj, form, services.PRODUCT_FIELDS, changed_only=change)
         if change:
-            data = {
-                name: getattr(obj, name)
-                for name in services.PRODUCT_FIELDS
-                if name in form.changed_data
-            }
-            saved = services.product_update(product=obj, data=data)
+            saved = services.product_update(product=obj, data=values)
         else:
-            saved = services.product_create(
-                **{name: getattr(obj, name) for name in services.PRODUCT_FIELDS}
-            )
+            saved = services.product_create(**values)
         _adopt(obj, saved)
 
     def save_formset(self, request, form, formset, change):
