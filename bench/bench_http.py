@@ -614,17 +614,20 @@ def main() -> None:
     profile_dir = Path(args.profile).resolve() if args.profile else None
 
     def measure(label, script, script_args, server) -> None:
-        """GET / then the endpoint, so each ratio compares neighbours in time
-        (the machine's other work drifts; adjacent runs drift together)."""
-        base = wrk("GET /", url, "get.lua", [root], **load)
+        """GET /, the endpoint, GET / again: each ratio compares the endpoint
+        with the mean of its two neighbours in time (the machine's other
+        work drifts, and a load leaves work behind, such as MariaDB flushing
+        what orders wrote, that slows whatever runs next)."""
+        before = wrk("GET /", url, "get.lua", [root], **load)
         result = profiled(
             lambda: wrk(label, url, script, script_args, **load),
             server=server,
             label=label,
             folder=profile_dir,
         )
-        result.base_rate = base.rate
-        bases.append(base)
+        after = wrk("GET /", url, "get.lua", [root], **load)
+        result.base_rate = (before.rate + after.rate) / 2
+        bases.extend((before, after))
         results.append(result)
 
     with tempfile.TemporaryDirectory() as folder:
