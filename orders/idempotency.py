@@ -9,9 +9,9 @@ same body gets that answer again; a repeat with another body is refused
 A claim never completed within ``IDEMPOTENCY_CLAIM_TIMEOUT_SECONDS`` (longer
 than any request may run: gunicorn kills a worker after 30 seconds) belongs
 to a request that died, and the next repeat takes it over instead of waiting
-for the key to expire. Known limit: a request killed after its order was
-committed but before its answer was stored leaves such a claim too, so the
-repeat that takes it over places a second order.
+for the key to expire. If that request had already placed its order (it
+died after the commit, before storing its answer), the order names the
+claim, and the repeat gets that order back rather than placing a second.
 """
 
 import hashlib
@@ -26,7 +26,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from mithrapay.errors import ApplicationError, Conflict
-from orders.models import IdempotencyKey
+from orders.models import IdempotencyKey, Order
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +57,15 @@ class Replay:
     body: dict
 
 
+@dataclass(frozen=True)
+class Recovered:
+    """A stale claim whose request placed ``order`` and died before storing
+    its answer; the caller renders the order and completes ``record``."""
+
+    record: IdempotencyKey
+    order: Order
+
+
 def fingerprint(payload) -> str:
     canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
@@ -76,7 +85,7 @@ def validate_key(key: str) -> str:
     return key
 
 
-def claim(*, user, key: str, payload) -> IdempotencyKey | Replay:
+def claim(*, user, key: str, payload) -> IdempotencyKey | Replay | Recovered:
     """Claim ``key`` for this request, or return the first request's answer.
 
     Runs in its own short transaction, committed before the order is made, so
@@ -109,6 +118,13 @@ def claim(*, user, key: str, payload) -> IdempotencyKey | Replay:
             if not existing.completed:
                 if existing.created_at > now - _claim_timeout():
                     raise RequestInProgress() from None
+                placed = Order.objects.filter(idempotency_key=existing).first()
+                if placed is not None:
+                    logger.warning(
+                        "stale idempotency claim answered with its order",
+                        extra={"user_id": user.pk, "order_id": placed.pk},
+                    )
+                    return Recovered(record=existing, order=placed)
                 # Deleted by id, then claimed again by insert: of two
                 # repeats taking over at once, the unique pair lets one win
                 # and the other finds a fresh claim (409).

@@ -46,6 +46,17 @@ class Order(models.Model):
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
     expired_at = models.DateTimeField(_("expired at"), null=True, blank=True)
     refunded_at = models.DateTimeField(_("refunded at"), null=True, blank=True)
+    # The Idempotency-Key claim that placed the order, written in the order's
+    # own insert: a repeat that finds a claim whose request died after the
+    # commit gets this order back instead of placing another.
+    idempotency_key = models.OneToOneField(
+        "IdempotencyKey",
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.SET_NULL,
+        related_name="order",
+    )
 
     class Meta:
         verbose_name = _("order")

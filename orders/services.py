@@ -24,7 +24,14 @@ from catalog.customer_fields import clean_inputs
 from catalog.models import Variant
 from mithrapay.errors import ApplicationError, Conflict
 from mithrapay.transactions import retry_on_lock_conflict
-from orders.models import ItemCode, Order, OrderEvent, OrderItem, Subscription
+from orders.models import (
+    IdempotencyKey,
+    ItemCode,
+    Order,
+    OrderEvent,
+    OrderItem,
+    Subscription,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -155,6 +162,7 @@ def order_create(
     lines: list[dict],
     shipping_address: dict | None = None,
     note: str = "",
+    idempotency_key: IdempotencyKey | None = None,
 ) -> Order:
     """Create an order and reserve everything it needs, all or nothing.
 
@@ -188,6 +196,7 @@ def order_create(
                     lines=lines,
                     shipping_address=shipping_address if needs_shipping else None,
                     note=note,
+                    idempotency_key=idempotency_key,
                 )
             break
         except IntegrityError:
@@ -202,7 +211,9 @@ def order_create(
     return order
 
 
-def _create_and_reserve(*, user, number, lines, shipping_address, note):
+def _create_and_reserve(
+    *, user, number, lines, shipping_address, note, idempotency_key
+):
     # The customer's row serialises their concurrent checkouts, so the
     # unpaid-order cap holds even for simultaneous requests.
     User.objects.select_for_update().only("id").get(pk=user.pk)
@@ -227,6 +238,7 @@ def _create_and_reserve(*, user, number, lines, shipping_address, note):
         expires_at=timezone.now() + timedelta(minutes=config.ORDER_RESERVATION_MINUTES),
         shipping_address=shipping_address,
         note=note,
+        idempotency_key=idempotency_key,
     )
     items = OrderItem.objects.bulk_create(
         [

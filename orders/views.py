@@ -103,8 +103,14 @@ class OrderViewSet(
         )
         if isinstance(claim, idempotency.Replay):
             return Response(claim.body, status=claim.status)
+        if isinstance(claim, idempotency.Recovered):
+            body = OrderSerializer(claim.order).data
+            idempotency.complete(
+                claim.record, status=status.HTTP_201_CREATED, body=body
+            )
+            return Response(body, status=status.HTTP_201_CREATED)
         try:
-            order = self._create(serializer.validated_data)
+            order = self._create(serializer.validated_data, idempotency_key=claim)
         except ApplicationError as exc:
             if exc.status in REPLAYED_ERROR_STATUSES:
                 body = error_body(exc.code, exc.message, exc.fields)
@@ -119,12 +125,13 @@ class OrderViewSet(
         idempotency.complete(claim, status=status.HTTP_201_CREATED, body=body)
         return Response(body, status=status.HTTP_201_CREATED)
 
-    def _create(self, data) -> Order:
+    def _create(self, data, *, idempotency_key=None) -> Order:
         return services.order_create(
             user=self.request.user,
             lines=data["items"],
             shipping_address=data.get("shipping_address"),
             note=data.get("note", ""),
+            idempotency_key=idempotency_key,
         )
 
     @extend_schema(

@@ -8,7 +8,7 @@ from rest_framework.test import APIClient
 
 from accounts.tests.factories import UserFactory
 from catalog.models import DigitalCode, Variant
-from orders import services
+from orders import idempotency, services
 from orders.models import IdempotencyKey, ItemCode, Order
 from orders.tests.factories import VariantFactory, add_codes
 
@@ -231,8 +231,6 @@ def test_keys_differing_in_case_or_accent_are_different_keys(
 
 
 def _claim_left_by_a_dead_request(user, variant, *, age_seconds):
-    from orders import idempotency
-
     idempotency.claim(user=user, key="crashed", payload=body_for(variant))
     IdempotencyKey.objects.update(
         created_at=timezone.now() - timedelta(seconds=age_seconds)
@@ -273,6 +271,33 @@ def test_a_claim_never_completed_within_the_timeout_is_taken_over(
 
     assert retry.status_code == again.status_code == HTTPStatus.CREATED
     assert retry.json() == again.json()
+    assert Order.objects.count() == 1
+    assert IdempotencyKey.objects.get().completed
+
+
+def test_a_claim_whose_request_placed_its_order_answers_with_that_order(
+    customer_client, user, code_variant, settings
+):
+    """The first request committed its order, then died before storing its
+    answer: the repeat past the timeout gets that order, not a second."""
+    settings.IDEMPOTENCY_CLAIM_TIMEOUT_SECONDS = 120
+    body = body_for(code_variant)
+    record = idempotency.claim(user=user, key="died-late", payload=body)
+    placed = services.order_create(
+        user=user, lines=body["items"], idempotency_key=record
+    )
+    IdempotencyKey.objects.update(created_at=timezone.now() - timedelta(seconds=121))
+
+    retry = customer_client.post(
+        "/orders/", body, format="json", HTTP_IDEMPOTENCY_KEY="died-late"
+    )
+    again = customer_client.post(
+        "/orders/", body, format="json", HTTP_IDEMPOTENCY_KEY="died-late"
+    )
+
+    assert retry.status_code == again.status_code == HTTPStatus.CREATED
+    assert retry.json()["number"] == placed.number
+    assert again.json() == retry.json()
     assert Order.objects.count() == 1
     assert IdempotencyKey.objects.get().completed
 
