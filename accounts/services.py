@@ -14,7 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
 from kombu.exceptions import OperationalError as KombuOperationalError
 
-from accounts import limits, otp, roles, selectors, tokens
+from accounts import otp, roles, selectors, tokens
 from accounts.models import User, normalize_email
 from accounts.tasks import dispatch_sms
 from mithrapay import throttling
@@ -137,9 +137,9 @@ def login_with_password(
     """
     user = selectors.user_for_password_login(email=email, phone=phone)
     account = f"user:{user.pk}" if user else f"login:{email or phone}"
-    # The slots are taken before the password is checked, so attempts sent
+    # Counted before the password is checked, so attempts sent
     # together cannot all pass a limit that only the last of them reaches.
-    slots = limits.take_all(
+    counted = throttling.consume_all(
         ("login_failures_ip", ip), ("login_failures_account", account)
     )
 
@@ -152,8 +152,8 @@ def login_with_password(
         accepted = accepted and (email is not None or user.is_phone_verified)
 
     if not accepted:
-        raise InvalidCredentials()  # the slots stay taken: a failure counts
-    limits.release(*slots)
+        raise InvalidCredentials()  # a failure keeps its count
+    throttling.give_back(*counted)
     logger.info("password login", extra={"user_id": user.pk})
     return tokens.issue_pair(user)
 
@@ -182,9 +182,9 @@ def _reserve_sending(*, phone: str, ip: str) -> None:
         previous = cache.get(cooldown_key) or until
         raise RateLimited(retry_after=math.ceil(previous - time.time()))
     # Requests racing past the checks above still stop at the caps here,
-    # where each takes its slot with one atomic increment.
+    # where each is counted with one atomic increment.
     try:
-        limits.take_all(("otp_ip", ip), ("otp_phone", phone))
+        throttling.consume_all(("otp_ip", ip), ("otp_phone", phone))
     except RateLimited:
         cache.delete(cooldown_key)  # set by this request just above
         raise
@@ -381,13 +381,13 @@ def password_change(
 ) -> dict[str, str]:
     """Replace the password; every other session ends, and this one gets a
     fresh token pair."""
-    # The slot is taken before the password is checked, as for a login.
-    (slot,) = limits.take_all(("login_failures_account", f"user:{user.pk}"))
+    # Counted before the password is checked, as for a login.
+    counted = throttling.consume_all(("login_failures_account", f"user:{user.pk}"))
     if not user.check_password(old_password):
         raise WrongPassword(
             fields={"old_password": [str(WrongPassword.default_message)]}
         )
-    limits.release(slot)
+    throttling.give_back(*counted)
     _check_password_rules(new_password, user=user, field="new_password")
 
     with transaction.atomic():

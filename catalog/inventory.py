@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import asdict
 
 from django.db import DEFAULT_DB_ALIAS, connection
-from django.db.models import Exists, F, OuterRef
+from django.db.models import Exists, F, OuterRef, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -109,16 +109,18 @@ def codes_sell(*, code_ids: Iterable[int]) -> int:
     ).update(status=DigitalCode.Status.SOLD, sold_at=timezone.now())
 
 
-def codes_withdrawn(*, code_ids: Iterable[int]) -> list[int]:
-    """Lock the codes an order holds, in id order, and return those staff
-    have voided since they were reserved.
+def codes_withdrawn(*, code_ids: Iterable[int] | QuerySet) -> list[int]:
+    """Lock the codes an order holds (ids, or a subquery of them), in id
+    order, and return those staff have voided since they were reserved.
 
     The lock makes a void of the same codes wait for the caller's commit,
     so a code found reserved here is still reserved when it is sold.
     """
+    if not isinstance(code_ids, QuerySet):
+        code_ids = list(code_ids)
     held = (
         DigitalCode.objects.select_for_update()
-        .filter(id__in=list(code_ids))
+        .filter(id__in=code_ids)
         .order_by("id")
         .values_list("id", "status")
     )

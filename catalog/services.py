@@ -675,9 +675,9 @@ def code_reveal(
     """Show one full code to a member of staff holding ``catalog.reveal_code``.
 
     Every reveal that shows a code is recorded (who, which code, when, why,
-    from where): the code is decrypted and the record written in one
-    transaction, so a code that does not decrypt raises
-    :class:`CodeUnreadable` and leaves no record. Attempts are counted
+    from where): the code is decrypted before the record is written, so a
+    code that does not decrypt raises :class:`CodeUnreadable` and leaves no
+    record. Attempts are counted
     against ``THROTTLE_CODE_REVEAL`` per member of staff: past it,
     :class:`~mithrapay.throttling.RateLimited` and no record. The code
     itself is never logged.
@@ -697,16 +697,15 @@ def code_reveal(
         )
     throttling.consume(REVEAL_SCOPE, f"user:{staff.pk}")
 
-    with transaction.atomic():
-        try:
-            secrets = code_secrets(code=code)
-        except vault.VaultError:
-            logger.warning(
-                "code reveal failed: the code does not decrypt",
-                extra={"code_id": code.pk, "staff_id": staff.pk},
-            )
-            raise CodeUnreadable() from None
-        reveal = CodeReveal.objects.create(code=code, staff=staff, reason=reason, ip=ip)
+    try:
+        secrets = code_secrets(code=code)
+    except vault.VaultError:
+        logger.warning(
+            "code reveal failed: the code does not decrypt",
+            extra={"code_id": code.pk, "staff_id": staff.pk},
+        )
+        raise CodeUnreadable() from None
+    reveal = CodeReveal.objects.create(code=code, staff=staff, reason=reason, ip=ip)
     logger.info(
         "code revealed to staff",
         extra={"code_id": code.pk, "staff_id": staff.pk, "reveal_id": reveal.pk},

@@ -7,8 +7,15 @@ fixed window, so a limit holds however many processes share the counter.
 
 Only named scopes are limited; a scope's rate comes from
 ``settings.THROTTLE_RATES`` (each one an environment variable).
+
+Where a limit guards work (checking a password), the attempt counts first
+and learns from the increment's answer whether it is within the limit
+(:func:`consume_all`); checking first and counting after would let every
+attempt already in flight through. An attempt that turns out not to count
+(a successful sign-in) gives its count back (:func:`give_back`).
 """
 
+import contextlib
 import functools
 import ipaddress
 import math
@@ -36,6 +43,7 @@ class RateLimited(ApplicationError):
 
 @dataclass(frozen=True)
 class Window:
+    key: str
     count: int
     limit: int
     retry_after: int
@@ -66,7 +74,7 @@ def hit(scope: str, ident: str) -> Window:
         # The key expired between add() and incr(); start the window again.
         cache.add(key, 1, timeout=seconds + 1)
         count = 1
-    return Window(count=count, limit=limit, retry_after=math.ceil(ends - now))
+    return Window(key=key, count=count, limit=limit, retry_after=math.ceil(ends - now))
 
 
 def peek(scope: str, ident: str) -> Window:
@@ -75,7 +83,7 @@ def peek(scope: str, ident: str) -> Window:
     now = time.time()
     key, ends = _window_key(scope, ident, seconds, now)
     count = cache.get(key) or 0
-    return Window(count=count, limit=limit, retry_after=math.ceil(ends - now))
+    return Window(key=key, count=count, limit=limit, retry_after=math.ceil(ends - now))
 
 
 def consume(scope: str, ident: str, *, code: str | None = None) -> None:
@@ -83,6 +91,28 @@ def consume(scope: str, ident: str, *, code: str | None = None) -> None:
     window = hit(scope, ident)
     if window.exceeded:
         raise RateLimited(retry_after=window.retry_after, code=code)
+
+
+def consume_all(*limits: tuple[str, str]) -> list[Window]:
+    """Count one event in each ``(scope, ident)``, or raise
+    :class:`RateLimited` having counted none: the first limit exceeded gives
+    back every count taken so far, its own included."""
+    windows: list[Window] = []
+    for scope, ident in limits:
+        window = hit(scope, ident)
+        windows.append(window)
+        if window.exceeded:
+            give_back(*windows)
+            raise RateLimited(retry_after=window.retry_after)
+    return windows
+
+
+def give_back(*windows: Window) -> None:
+    """Uncount the events these windows counted."""
+    for window in windows:
+        # A key already gone means its window ended, and its count with it.
+        with contextlib.suppress(ValueError):
+            cache.decr(window.key)
 
 
 def ensure_below(scope: str, ident: str, *, code: str | None = None) -> None:

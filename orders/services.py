@@ -7,6 +7,7 @@ refuses illegal moves and records an :class:`OrderEvent`.
 
 import logging
 import secrets
+from collections import Counter
 from datetime import timedelta
 from decimal import Decimal
 
@@ -568,17 +569,14 @@ def _replace_withdrawn_codes(order: Order) -> bool:
     leaked supplier batch) for a fresh code of the same variant, all or
     nothing, so a voided code is never sold. False when the pool cannot
     cover them."""
-    links = list(
-        ItemCode.objects.filter(item__order=order).values_list("item_id", "code_id")
-    )
-    withdrawn = set(inventory.codes_withdrawn(code_ids=[c for _, c in links]))
+    held = ItemCode.objects.filter(item__order=order).values("code_id")
+    withdrawn = inventory.codes_withdrawn(code_ids=held)
     if not withdrawn:
         return True
 
-    wanted: dict[int, int] = {}
-    for item_id, code_id in links:
-        if code_id in withdrawn:
-            wanted[item_id] = wanted.get(item_id, 0) + 1
+    wanted = Counter(
+        ItemCode.objects.filter(code_id__in=withdrawn).values_list("item_id", flat=True)
+    )
     items = sorted(
         order.items.select_related("variant").filter(pk__in=wanted),
         key=lambda item: (item.variant_id, item.pk),

@@ -198,14 +198,26 @@ def payment_callback(*, gateway_name: str, data: dict) -> Outcome:
     return payment_verify_and_settle(payment=payment, callback_data=data)
 
 
-def payment_verify_and_settle(*, payment: Payment, callback_data: dict) -> Outcome:
+def _ask_gateway(*, payment: Payment, callback_data: dict) -> VerifyResult | None:
+    """The gateway's word on ``payment``, asked outside any transaction;
+    ``None`` when it is disabled or did not answer (the attempt stays open)."""
     gateway = gateways.get(payment.gateway)
     if gateway is None:
-        return Outcome("pending", payment.order.number)
+        logger.warning(
+            "payment left pending: its gateway is disabled",
+            extra={"payment_id": payment.pk, "gateway": payment.gateway},
+        )
+        return None
     try:
-        result = gateway.verify(payment=payment, callback_data=callback_data)
+        return gateway.verify(payment=payment, callback_data=callback_data)
     except GatewayError:
         logger.warning("payment verify failed", extra={"payment_id": payment.pk})
+        return None
+
+
+def payment_verify_and_settle(*, payment: Payment, callback_data: dict) -> Outcome:
+    result = _ask_gateway(payment=payment, callback_data=callback_data)
+    if result is None:
         return Outcome("pending", payment.order.number)
     return payment_settle(payment_id=payment.pk, result=result)
 
@@ -391,18 +403,8 @@ def _payment_reconcile(*, payment: Payment, abandoned: bool) -> Outcome:
             result=VerifyResult(paid=False, exchange={"abandoned": True}),
         )
 
-    gateway = gateways.get(payment.gateway)
-    if gateway is None:
-        logger.warning(
-            "payment left pending: its gateway is disabled",
-            extra={"payment_id": payment.pk, "gateway": payment.gateway},
-        )
-        _mark_asked(payment)
-        return Outcome("pending", payment.order.number)
-    try:
-        result = gateway.verify(payment=payment, callback_data={})
-    except GatewayError:
-        logger.warning("payment verify failed", extra={"payment_id": payment.pk})
+    result = _ask_gateway(payment=payment, callback_data={})
+    if result is None:
         _mark_asked(payment)
         return Outcome("pending", payment.order.number)
 

@@ -20,6 +20,7 @@ from rest_framework_simplejwt.token_blacklist.models import (
 from accounts import otp, sms, tokens
 from accounts.models import User
 from accounts.tests.factories import PASSWORD, UserFactory
+from mithrapay.tests.threads import run_together
 
 pytestmark = [
     pytest.mark.mariadb,
@@ -42,26 +43,6 @@ def _celery_join_flag():
         yield
 
 
-def _together(count: int, send) -> list:
-    """Call ``send(index)`` from ``count`` threads released at once."""
-    barrier = threading.Barrier(count)
-    answers: list = [None] * count
-
-    def run(index: int) -> None:
-        try:
-            barrier.wait()
-            answers[index] = send(index)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return answers
-
-
 def _statuses(answers) -> Counter:
     return Counter(answer.status_code for answer in answers)
 
@@ -72,7 +53,7 @@ def _statuses(answers) -> Counter:
 def test_concurrent_wrong_passwords_for_one_account_stop_at_its_limit():
     UserFactory(email="target@example.com")
 
-    answers = _together(
+    answers = run_together(
         30,
         lambda i: APIClient().post(
             "/auth/login",
@@ -90,7 +71,7 @@ def test_concurrent_wrong_passwords_for_one_account_stop_at_its_limit():
 
 
 def test_concurrent_wrong_passwords_from_one_ip_stop_at_its_limit():
-    answers = _together(
+    answers = run_together(
         30,
         lambda i: APIClient().post(
             "/auth/login",
@@ -116,7 +97,7 @@ def test_concurrent_wrong_old_passwords_stop_at_the_account_limit():
             {"old_password": "not-the-password", "new_password": NEW_PASSWORD},
         )
 
-    answers = _together(30, change)
+    answers = run_together(30, change)
 
     assert _statuses(answers) == {
         HTTPStatus.BAD_REQUEST: 10,
@@ -131,7 +112,7 @@ def test_concurrent_wrong_old_passwords_stop_at_the_account_limit():
 
 
 def _verify_together(phone: str, code: str, count: int = 8) -> list:
-    return _together(
+    return run_together(
         count,
         lambda _i: APIClient().post("/auth/verify-otp", {"phone": phone, "code": code}),
     )
@@ -179,7 +160,7 @@ def test_concurrent_verifies_take_over_a_pre_registered_phone_once():
 
 
 def test_concurrent_code_requests_for_one_phone_send_one_text():
-    answers = _together(
+    answers = run_together(
         10,
         lambda i: APIClient().post(
             "/auth/request-otp", {"phone": PHONE}, REMOTE_ADDR=f"10.8.0.{i}"
@@ -198,7 +179,7 @@ def test_concurrent_code_requests_for_one_phone_send_one_text():
 def test_concurrent_code_requests_from_one_ip_stop_at_its_cap_leaving_no_mark():
     phones = [f"+98912000{n:04d}" for n in range(30)]
 
-    answers = _together(
+    answers = run_together(
         30,
         lambda i: APIClient().post(
             "/auth/request-otp", {"phone": phones[i]}, REMOTE_ADDR="10.8.1.1"

@@ -1,8 +1,6 @@
-import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
@@ -24,6 +22,7 @@ from blog.tests.factories import (
     StaffFactory,
     TagFactory,
 )
+from mithrapay.tests.threads import run_together
 
 pytestmark = pytest.mark.django_db
 
@@ -226,34 +225,12 @@ def test_saving_a_published_post_without_a_time_publishes_it_now():
     assert post.is_live
 
 
-def _run_at_once(count, work):
-    """Run ``work(index)`` in ``count`` threads released together."""
-    barrier = threading.Barrier(count)
-    results: list = [None] * count
-
-    def run(index):
-        try:
-            barrier.wait(timeout=10)
-            results[index] = work(index)
-        except Exception as exc:
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    return results
-
-
 @pytest.mark.mariadb
 @pytest.mark.django_db(transaction=True)
 def test_two_editors_saving_one_slug_at_once_get_one_post_and_one_slug_taken():
     author = StaffFactory()
 
-    results = _run_at_once(
+    results = run_together(
         4,
         lambda i: services.post_create(
             author=author, title=f"Offer {i}", body="x", slug="black-friday"
@@ -272,7 +249,7 @@ def test_two_editors_saving_one_slug_at_once_get_one_post_and_one_slug_taken():
 def test_publishing_one_draft_twice_at_once_gives_one_publication_time():
     post = DraftFactory()
 
-    results = _run_at_once(4, lambda i: services.post_publish(post=post))
+    results = run_together(4, lambda i: services.post_publish(post=post))
 
     assert all(isinstance(r, Post) for r in results), results
     post.refresh_from_db()

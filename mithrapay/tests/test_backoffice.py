@@ -20,18 +20,9 @@ from catalog.tests.factories import (
 from mithrapay.tests.backoffice import browser_for, pay, roles_ready, staff_in
 from orders import services as order_services
 from orders.models import Order
-from orders.tests.factories import VariantFactory, add_codes
+from orders.tests.factories import SHIPPING_ADDRESS, VariantFactory, add_codes
 
 pytestmark = pytest.mark.django_db
-
-ADDRESS = {
-    "name": "Sara",
-    "phone": "+989121234567",
-    "line1": "No. 5",
-    "city": "Tehran",
-    "postal_code": "1234567890",
-    "country": "IR",
-}
 
 
 @pytest.fixture
@@ -52,7 +43,7 @@ def shop(db):
         order_services.order_create(
             user=customer,
             lines=[{"variant": cable.pk, "quantity": 1}],
-            shipping_address=ADDRESS,
+            shipping_address=SHIPPING_ADDRESS,
         )
     )
     from payments.models import Payment

@@ -24,4 +24,21 @@ def add_codes(variant: Variant, count: int, *, expires_at=None) -> list[DigitalC
     return DigitalCode.objects.bulk_create(codes)
 
 
-__all__ = ["CategoryFactory", "ProductFactory", "VariantFactory", "add_codes"]
+__all__ = [
+    "SHIPPING_ADDRESS",
+    "CategoryFactory",
+    "ProductFactory",
+    "VariantFactory",
+    "add_codes",
+]
+
+
+# A valid shipping address for orders with a physical item.
+SHIPPING_ADDRESS = {
+    "name": "Sara",
+    "phone": "+989121234567",
+    "line1": "No. 5",
+    "city": "Tehran",
+    "postal_code": "1234567890",
+    "country": "IR",
+}

@@ -6,18 +6,9 @@ import pytest
 from catalog.models import Variant
 from catalog.selectors import catalog_version
 from orders import services
-from orders.tests.factories import VariantFactory, add_codes
+from orders.tests.factories import SHIPPING_ADDRESS, VariantFactory, add_codes
 
 pytestmark = pytest.mark.django_db
-
-ADDRESS = {
-    "name": "Sara",
-    "phone": "+989121234567",
-    "line1": "No. 5",
-    "city": "Tehran",
-    "postal_code": "1234567890",
-    "country": "IR",
-}
 
 
 def listed_in_stock(client, variant) -> bool:
@@ -33,7 +24,7 @@ def buy(user, variant, quantity=1):
     return services.order_create(
         user=user,
         lines=[{"variant": variant.pk, "quantity": quantity}],
-        shipping_address=ADDRESS,
+        shipping_address=SHIPPING_ADDRESS,
     )
 
 
@@ -132,7 +123,7 @@ def test_expiring_abandoned_checkouts_keeps_the_cached_list(
             {"variant": codes.pk, "quantity": 1},
             {"variant": units.pk, "quantity": 1},
         ],
-        shipping_address=ADDRESS,
+        shipping_address=SHIPPING_ADDRESS,
     )
     listed_in_stock(api_client, codes)
     version = catalog_version()

@@ -20,19 +20,10 @@ from catalog.models import DigitalCode, Variant
 from mithrapay.errors import ApplicationError
 from orders import idempotency, services
 from orders.models import ItemCode, Order, OrderEvent
-from orders.tests.factories import VariantFactory, add_codes
+from orders.tests.factories import SHIPPING_ADDRESS, VariantFactory, add_codes
 from orders.tests.test_cache import listed_in_stock
 
 pytestmark = [pytest.mark.mariadb, pytest.mark.django_db(transaction=True)]
-
-ADDRESS = {
-    "name": "Sara",
-    "phone": "+989121234567",
-    "line1": "No. 5",
-    "city": "Tehran",
-    "postal_code": "1234567890",
-    "country": "IR",
-}
 
 
 def run_together(worker, arguments):
@@ -110,7 +101,7 @@ def test_fifty_buyers_for_twenty_units_leave_stock_at_zero():
         lambda user: services.order_create(
             user=user,
             lines=[{"variant": variant.pk, "quantity": 1}],
-            shipping_address=ADDRESS,
+            shipping_address=SHIPPING_ADDRESS,
         ),
         buyers,
     )
