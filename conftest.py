@@ -62,6 +62,16 @@ def _clean_cache():
     _clear_cache()
 
 
+@pytest.fixture(autouse=True)
+def _empty_outbox():
+    """Every test starts with no text messages sent, whichever app sent them."""
+    from accounts import sms
+
+    sms.outbox.clear()
+    yield
+    sms.outbox.clear()
+
+
 def _clear_cache():
     if hasattr(cache, "delete_pattern"):
         # Only this project's test keys, never the rest of a shared Redis.

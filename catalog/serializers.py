@@ -1,8 +1,4 @@
-from datetime import datetime
-from decimal import Decimal
-
 from django.conf import settings
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -10,6 +6,7 @@ from rest_framework import serializers
 from catalog import customer_fields, selectors
 from catalog.models import Category, Product, Variant
 from catalog.services import VARIANT_FIELDS
+from mithrapay.serializers import money_text, time_text
 
 # --- Reading ----------------------------------------------------------------
 
@@ -140,22 +137,9 @@ class StaffProductSerializer(ProductSerializer):
 _IMAGE_STORAGE = Product._meta.get_field("image").storage
 
 
-def _money(value: Decimal) -> str:
-    # DecimalField(decimal_places=2)'s string. The columns hold two places,
-    # so the database hands back Decimals that need no rounding.
-    return f"{value:.2f}"
-
-
-def _time(value: datetime) -> str:
-    # DateTimeField's ISO 8601 string: the aware time the database returns,
-    # in the active time zone, UTC written as "Z".
-    text = value.astimezone(timezone.get_current_timezone()).isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
-
-
 def product_data(row: dict) -> dict:
     """One product row (with its ``variants`` rows) as customers see it."""
-    money = _money
+    money = money_text
     currency = settings.SHOP_CURRENCY
     image = row["image"]
     return {
@@ -171,7 +155,7 @@ def product_data(row: dict) -> dict:
             "name": row["category_name"],
             "slug": row["category_slug"],
         },
-        "created_at": _time(row["created_at"]),
+        "created_at": time_text(row["created_at"]),
         "variants": [
             {
                 "id": variant["id"],

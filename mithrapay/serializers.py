@@ -1,8 +1,34 @@
 """Serializer building blocks shared by the apps."""
 
 import copy
+from datetime import date, datetime
+from decimal import Decimal
 
+from django.utils import timezone
 from rest_framework import serializers
+
+
+# The value formats of DRF's fields, for answers built as plain dicts where
+# running serializers would cost more than the rest of the request. Tests of
+# each such answer compare it with the serializer that documents it.
+def money_text(value: Decimal) -> str:
+    """``DecimalField(decimal_places=2)``'s string. The columns hold two
+    places, so the values need no rounding."""
+    return f"{value:.2f}"
+
+
+def time_text(value: datetime | None) -> str | None:
+    """``DateTimeField``'s ISO 8601 string: the aware time in the active time
+    zone, UTC written as "Z"."""
+    if value is None:
+        return None
+    text = value.astimezone(timezone.get_current_timezone()).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def date_text(value: date | None) -> str | None:
+    """``DateField``'s ISO 8601 string."""
+    return None if value is None else value.isoformat()
 
 
 # A ``ModelSerializer`` for answers only, whose fields are worked out from the

@@ -14,6 +14,7 @@ died after the commit, before storing its answer), the order names the
 claim, and the repeat gets that order back rather than placing a second.
 """
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -85,6 +86,15 @@ def validate_key(key: str) -> str:
     return key
 
 
+def _statement_savepoint():
+    """Around the claim's one INSERT: nothing outside a transaction, where
+    the INSERT commits (or fails) by itself; a savepoint inside a caller's
+    transaction, so a duplicate key does not break it."""
+    if transaction.get_connection().in_atomic_block:
+        return transaction.atomic()
+    return contextlib.nullcontext()
+
+
 def claim(*, user, key: str, payload) -> IdempotencyKey | Replay | Recovered:
     """Claim ``key`` for this request, or return the first request's answer.
 
@@ -96,7 +106,7 @@ def claim(*, user, key: str, payload) -> IdempotencyKey | Replay | Recovered:
     now = timezone.now()
     for _attempt in range(2):
         try:
-            with transaction.atomic():
+            with _statement_savepoint():
                 return IdempotencyKey.objects.create(
                     user=user,
                     key=key,

@@ -6,7 +6,12 @@ from rest_framework import serializers
 
 from accounts.phones import normalize_phone
 from catalog.customer_fields import FIELDS
-from mithrapay.serializers import ReadModelSerializer
+from mithrapay.serializers import (
+    ReadModelSerializer,
+    date_text,
+    money_text,
+    time_text,
+)
 from orders.models import Order, OrderItem, Subscription
 from orders.services import MAX_LINES
 
@@ -172,3 +177,61 @@ class SubscriptionSerializer(ReadModelSerializer):
         return remaining.days + (
             1 if remaining.seconds or remaining.microseconds else 0
         )
+
+
+def order_data(order: Order, *, codes: dict[int, list[dict]] | None = None) -> dict:
+    """``OrderSerializer(order, context={"codes": codes}).data`` as plain
+    dicts: the same keys, order and formats (the serializer documents them
+    in the schema), without building and running a serializer per item.
+    ``order.items.all()`` should be loaded already (a prefetch, or the items
+    ``services.order_create`` just inserted)."""
+    codes = codes or {}
+    return {
+        "id": order.pk,
+        "number": order.number,
+        "status": str(order.status),
+        "subtotal": money_text(order.subtotal),
+        "total": money_text(order.total),
+        "currency": order.currency,
+        "expires_at": time_text(order.expires_at),
+        "shipping_address": order.shipping_address,
+        "note": order.note,
+        "items": [
+            _item_data(item, codes.get(item.pk, ())) for item in order.items.all()
+        ],
+        "created_at": time_text(order.created_at),
+        "paid_at": time_text(order.paid_at),
+        "partially_fulfilled_at": time_text(order.partially_fulfilled_at),
+        "fulfilled_at": time_text(order.fulfilled_at),
+        "cancelled_at": time_text(order.cancelled_at),
+        "expired_at": time_text(order.expired_at),
+        "refunded_at": time_text(order.refunded_at),
+    }
+
+
+def _item_data(item: OrderItem, codes) -> dict:
+    return {
+        "id": item.pk,
+        "variant": item.variant_id,
+        "product_name": item.product_name,
+        "variant_name": item.variant_name,
+        "sku": item.sku,
+        "kind": str(item.kind),
+        "fulfilment": str(item.fulfilment),
+        "unit_price": money_text(item.unit_price),
+        "quantity": item.quantity,
+        "line_total": money_text(item.line_total),
+        "inputs": item.inputs,
+        "status": str(item.status),
+        "tracking_number": item.tracking_number,
+        "fulfilled_at": time_text(item.fulfilled_at),
+        "codes": [
+            {
+                "code": str(code["code"]),
+                "pin": str(code["pin"]),
+                "serial": str(code["serial"]),
+                "expires_at": date_text(code["expires_at"]),
+            }
+            for code in codes
+        ],
+    }

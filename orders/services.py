@@ -261,6 +261,7 @@ def _create_and_reserve(
         ]
     )
     _link_codes(order, items, reserved)
+    _items_loaded(order, items)
     codes = sum(len(ids) for ids in reserved.values())
     OrderEvent.objects.bulk_create(
         [
@@ -331,6 +332,17 @@ def _link_codes(order: Order, items: list[OrderItem], reserved: dict) -> None:
             for code_id in reserved.get(item.variant_id, ())
         ]
     )
+
+
+def _items_loaded(order: Order, items: list[OrderItem]) -> None:
+    """Let ``order.items.all()`` answer from the items just inserted, as a
+    ``prefetch_related("items")`` would, instead of reading them back."""
+    if any(item.pk is None for item in items):
+        return
+    loaded = order.items.all()
+    loaded._result_cache = sorted(items, key=lambda item: item.pk)
+    loaded._prefetch_done = True
+    order._prefetched_objects_cache = {"items": loaded}
 
 
 def _release(order: Order) -> None:

@@ -15,6 +15,7 @@ from orders.serializers import (
     OrderCreateSerializer,
     OrderSerializer,
     SubscriptionSerializer,
+    order_data,
 )
 
 # Answers that describe the request itself and are replayed for its key;
@@ -77,7 +78,7 @@ class OrderViewSet(
         codes = selectors.order_codes(order=order)
         if codes:
             services.order_codes_mark_revealed(order=order)
-        return Response(OrderSerializer(order, context={"codes": codes}).data)
+        return Response(order_data(order, codes=codes))
 
     @extend_schema(
         summary="Place an order; its codes and stock are reserved until expires_at",
@@ -96,7 +97,7 @@ class OrderViewSet(
         key = request.headers.get("Idempotency-Key")
         if key is None:
             order = self._create(serializer.validated_data)
-            return Response(OrderSerializer(order).data, status=status.HTTP_201_CREATED)
+            return Response(order_data(order), status=status.HTTP_201_CREATED)
 
         claim = idempotency.claim(
             user=request.user, key=idempotency.validate_key(key), payload=request.data
@@ -104,7 +105,7 @@ class OrderViewSet(
         if isinstance(claim, idempotency.Replay):
             return Response(claim.body, status=claim.status)
         if isinstance(claim, idempotency.Recovered):
-            body = OrderSerializer(claim.order).data
+            body = order_data(claim.order)
             idempotency.complete(
                 claim.record, status=status.HTTP_201_CREATED, body=body
             )
@@ -121,7 +122,7 @@ class OrderViewSet(
         except BaseException:
             idempotency.release(claim)
             raise
-        body = OrderSerializer(order).data
+        body = order_data(order)
         idempotency.complete(claim, status=status.HTTP_201_CREATED, body=body)
         return Response(body, status=status.HTTP_201_CREATED)
 
@@ -142,7 +143,7 @@ class OrderViewSet(
     @action(detail=True, methods=["post"])
     def cancel(self, request, ref=None):
         order = services.order_cancel(order=self.get_object(), user=request.user)
-        return Response(OrderSerializer(order).data)
+        return Response(order_data(order))
 
 
 @extend_schema_view(

@@ -6,13 +6,6 @@ from rest_framework.test import APIClient
 from accounts import sms
 
 
-@pytest.fixture(autouse=True)
-def _empty_outbox():
-    sms.outbox.clear()
-    yield
-    sms.outbox.clear()
-
-
 @pytest.fixture
 def anon():
     return APIClient()
