@@ -67,14 +67,29 @@ def hit(scope: str, ident: str) -> Window:
     limit, seconds = rate_for(scope)
     now = time.time()
     key, ends = _window_key(scope, ident, seconds, now)
-    cache.add(key, 0, timeout=seconds + 1)
+    count = _increment(key, timeout=seconds + 1)
+    return Window(key=key, count=count, limit=limit, retry_after=math.ceil(ends - now))
+
+
+def _increment(key: str, *, timeout: int) -> int:
+    """Add one to the window's counter, creating it with ``timeout``."""
+    if hasattr(cache, "client"):
+        # Redis (django-redis): the counter is created and incremented in one
+        # MULTI round trip, so it cannot expire between the two. django-redis
+        # keeps integers as plain numbers, so ``cache.get`` reads it back.
+        redis_key = cache.make_and_validate_key(key)
+        pipeline = cache.client.get_client(write=True).pipeline(transaction=True)
+        pipeline.set(redis_key, 0, nx=True, ex=timeout)
+        pipeline.incr(redis_key)
+        _created, count = pipeline.execute()
+        return count
+    cache.add(key, 0, timeout=timeout)
     try:
-        count = cache.incr(key)
+        return cache.incr(key)
     except ValueError:
         # The key expired between add() and incr(); start the window again.
-        cache.add(key, 1, timeout=seconds + 1)
-        count = 1
-    return Window(key=key, count=count, limit=limit, retry_after=math.ceil(ends - now))
+        cache.add(key, 1, timeout=timeout)
+        return 1
 
 
 def peek(scope: str, ident: str) -> Window:
