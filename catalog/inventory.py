@@ -9,8 +9,9 @@ variant id first, then stock rows by variant id.
 import logging
 from collections.abc import Iterable
 from dataclasses import asdict
+from functools import lru_cache
 
-from django.db import DEFAULT_DB_ALIAS, connection
+from django.db import DEFAULT_DB_ALIAS, connections, router
 from django.db.models import Exists, F, OuterRef, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -18,6 +19,13 @@ from django.utils.translation import gettext_lazy as _
 from catalog.models import DigitalCode, Variant
 from catalog.selectors import code_secrets, sellable_codes, unexpired
 from mithrapay.errors import Conflict
+from mithrapay.statements import (
+    DATE_SENTINEL,
+    ID_SENTINEL,
+    STATEMENTS_KEPT,
+    Statement,
+    date_swap,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -36,18 +44,33 @@ class OutOfStock(Conflict):
         self.variant_id = variant_id
 
 
-def _lock_available(queryset, limit: int) -> list[int]:
-    """Lock up to ``limit`` rows of ``queryset`` and return their ids.
+@lru_cache(maxsize=STATEMENTS_KEPT)
+def _available_codes_statement(using: str, *, expiring: bool, limit: int) -> Statement:
+    """Lock up to ``limit`` available codes of one variant (a sentinel id):
+    those with an expiry not before a sentinel date, soonest first, or
+    those without one.
 
     ``SKIP LOCKED`` (MariaDB 10.6+) lets concurrent buyers take different
     codes instead of queueing on the same first rows. SQLite has no row
     locks: it serialises writers, so a plain select is correct there.
     """
-    if connection.features.has_select_for_update_skip_locked:
-        queryset = queryset.select_for_update(skip_locked=True)
+    codes = DigitalCode.objects.filter(
+        variant_id=ID_SENTINEL, status=DigitalCode.Status.AVAILABLE
+    )
+    if expiring:
+        codes = codes.filter(expires_at__gte=DATE_SENTINEL).order_by("expires_at", "id")
     else:
-        queryset = queryset.select_for_update()
-    return list(queryset.values_list("id", flat=True)[:limit])
+        codes = codes.filter(expires_at__isnull=True).order_by("id")
+    skip_locked = connections[using].features.has_select_for_update_skip_locked
+    codes = codes.select_for_update(skip_locked=skip_locked)
+    return Statement.of(codes.values("id")[:limit], using)
+
+
+def _lock_available(variant_id: int, *, expiring: bool, limit: int) -> list[int]:
+    using = router.db_for_write(DigitalCode)
+    statement = _available_codes_statement(using, expiring=expiring, limit=limit)
+    swap = {ID_SENTINEL: variant_id, **date_swap(using, timezone.localdate())}
+    return [row["id"] for row in statement.rows(using, swap=swap)]
 
 
 def codes_reserve(*, variant: Variant, quantity: int) -> list[int]:
@@ -60,20 +83,9 @@ def codes_reserve(*, variant: Variant, quantity: int) -> list[int]:
     every matching row before the LIMIT applies, so one buyer would hold the
     whole pool and concurrent buyers, skipping locked rows, would see none.
     """
-    available = DigitalCode.objects.filter(
-        variant_id=variant.pk, status=DigitalCode.Status.AVAILABLE
-    )
-    ids = _lock_available(
-        available.filter(expires_at__gte=timezone.localdate()).order_by(
-            "expires_at", "id"
-        ),
-        quantity,
-    )
+    ids = _lock_available(variant.pk, expiring=True, limit=quantity)
     if len(ids) < quantity:
-        ids += _lock_available(
-            available.filter(expires_at__isnull=True).order_by("id"),
-            quantity - len(ids),
-        )
+        ids += _lock_available(variant.pk, expiring=False, limit=quantity - len(ids))
     if len(ids) < quantity:
         raise OutOfStock(variant_id=variant.pk, sku=variant.sku)
 
@@ -131,20 +143,26 @@ def codes_available_exist(*, variant_id: int) -> bool:
     return sellable_codes().filter(variant_id=variant_id).exists()
 
 
+@lru_cache(maxsize=4)
+def _sellable_code_statement(using: str) -> Statement:
+    """One sellable code of a variant (a sentinel id), on a sentinel date."""
+    codes = sellable_codes(today=DATE_SENTINEL).filter(variant_id=ID_SENTINEL)
+    return Statement.of(codes.values("id")[:1], using)
+
+
 def variants_sold_out(*, variants: Iterable[Variant]) -> list[int]:
     """The ids of the code and shipment ``variants`` with nothing left to
     sell: no sellable code, or no stock. On the primary: it runs right after
     a commit, which a replica may not have yet. One small ``EXISTS`` per code
     variant and one read for the shipped ones; an order has few lines."""
     variants = list(variants)
+    sellable = _sellable_code_statement(DEFAULT_DB_ALIAS)
+    today = date_swap(DEFAULT_DB_ALIAS, timezone.localdate())
     sold_out = [
         variant.pk
         for variant in variants
         if variant.fulfilment == Variant.Fulfilment.CODE
-        and not sellable_codes()
-        .using(DEFAULT_DB_ALIAS)
-        .filter(variant_id=variant.pk)
-        .exists()
+        and not sellable.rows(DEFAULT_DB_ALIAS, swap={ID_SENTINEL: variant.pk, **today})
     ]
     shipped = [
         variant.pk

@@ -9,7 +9,7 @@ from decimal import Decimal
 from functools import lru_cache
 
 from django.core.cache import cache
-from django.db import connections, router
+from django.db import router
 from django.db.models import (
     BooleanField,
     Case,
@@ -32,6 +32,14 @@ from django.utils import timezone
 
 from catalog import vault
 from catalog.models import Category, DigitalCode, Product, Variant
+from mithrapay.statements import (
+    DATE_SENTINEL,
+    ID_SENTINEL,
+    STATEMENTS_KEPT,
+    Statement,
+    date_swap,
+    id_sentinels,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -292,66 +300,9 @@ VARIANT_COLUMNS = (
     "max_per_order",
     "in_stock",
 )
-# Distinct from every real parameter: ids are positive, prices not negative.
-_ID_SENTINEL = -(2**62)
+# Like the statements' own sentinels, distinct from every real parameter.
 _TEXT_SENTINEL = "\x00product key\x00"
-# Like the others, distinct from every real parameter of the statements.
-_DATE_SENTINEL = datetime.date(1, 2, 3)
-STATEMENTS_KEPT = 512
 MAX_ID = 2**63 - 1
-
-
-@dataclass(frozen=True)
-class _Statement:
-    sql: str
-    params: tuple
-    names: tuple[str, ...]
-    # (position, converters, expression) of every column that needs one.
-    converters: tuple
-
-    @classmethod
-    def of(cls, queryset: QuerySet, using: str) -> "_Statement":
-        compiler = queryset.query.get_compiler(using=using)
-        sql, params = compiler.as_sql()
-        query = queryset.query
-        # The column names as ``.values()`` names them.
-        names = (
-            tuple(query.selected)
-            if query.selected
-            else tuple(
-                (*query.extra_select, *query.values_select, *query.annotation_select)
-            )
-        )
-        fields = [column[0] for column in compiler.select[: compiler.col_count]]
-        converters = tuple(
-            (position, tuple(functions), expression)
-            for position, (functions, expression) in compiler.get_converters(
-                fields
-            ).items()
-        )
-        return cls(sql, tuple(params), names, converters)
-
-    def rows(self, using: str, *, extra_sql="", extra_params=(), swap=None):
-        params = list(self.params)
-        if swap:
-            params = [
-                swap.get(p, p) if type(p) in (int, str, datetime.date) else p
-                for p in params
-            ]
-        connection = connections[using]
-        with connection.cursor() as cursor:
-            cursor.execute(self.sql + extra_sql, [*params, *extra_params])
-            fetched = cursor.fetchall()
-        rows = []
-        for values in fetched:
-            values = list(values)
-            for position, functions, expression in self.converters:
-                value = values[position]
-                for function in functions:
-                    value = function(value, expression, connection)
-                values[position] = value
-            rows.append(dict(zip(self.names, values, strict=True)))
-        return rows
 
 
 def _product_columns(products: QuerySet[Product]) -> QuerySet:
@@ -367,52 +318,47 @@ def _product_columns(products: QuerySet[Product]) -> QuerySet:
 @lru_cache(maxsize=STATEMENTS_KEPT)
 def _list_statements(
     using: str, filters: ProductFilters
-) -> tuple[_Statement, _Statement]:
+) -> tuple[Statement, Statement]:
     """(count, page without its limit) of the product list for ``filters``."""
     # A price ordering sorts every matching product by its lowest price
     # anyway: there the collected form is the cheaper one.
     walks_index = "price" not in filters.ordering
     products, _variants = _matching(
-        filters, check_each_product=walks_index, today=_DATE_SENTINEL
+        filters, check_each_product=walks_index, today=DATE_SENTINEL
     )
-    page = _Statement.of(_product_columns(products), using)
-    products, _variants = _matching(filters, today=_DATE_SENTINEL)
-    # The ids query's select list is the id alone, so its first FROM is its
-    # own: counting over the same FROM and WHERE lets MariaDB count from the
-    # indexes, where a derived table around it costs half as much again.
-    ids = _Statement.of(products.order_by().values("pk"), using)
-    _select, _from, tables_and_conditions = ids.sql.partition(" FROM ")
-    # The ORM's own compiled SQL; every value stays a parameter.
-    count_sql = "SELECT COUNT(*) FROM " + tables_and_conditions  # noqa: S608
-    count = _Statement(count_sql, ids.params, ("n",), ())
-    return count, page
+    page = Statement.of(_product_columns(products), using)
+    products, _variants = _matching(filters, today=DATE_SENTINEL)
+    # Counting over the ids query's own FROM and WHERE lets MariaDB count
+    # from the indexes, where a derived table around it costs half as much
+    # again.
+    return Statement.counting(products, using), page
 
 
 @lru_cache(maxsize=STATEMENTS_KEPT)
 def _variants_statement(
     using: str, filters: ProductFilters | None, products: int
-) -> _Statement:
+) -> Statement:
     """The listed variants of ``products`` products (sentinel ids)."""
-    variants = variants_listed(today=_DATE_SENTINEL)
+    variants = variants_listed(today=DATE_SENTINEL)
     if filters is not None:
         variants = variants.filter(_variant_q(filters))
-    ids = [_ID_SENTINEL - n for n in range(products)]
-    return _Statement.of(
-        variants.filter(product_id__in=ids).values(*VARIANT_COLUMNS), using
+    return Statement.of(
+        variants.filter(product_id__in=id_sentinels(products)).values(*VARIANT_COLUMNS),
+        using,
     )
 
 
 @lru_cache(maxsize=8)
-def _detail_statement(using: str, shape: str) -> _Statement:
+def _detail_statement(using: str, shape: str) -> Statement:
     """One active product by ``shape``: "id", "id or slug" or "slug"."""
     products = Product.objects.filter(active_category_q("category__"), is_active=True)
     condition = {
-        "id": Q(pk=_ID_SENTINEL),
-        "id or slug": Q(pk=_ID_SENTINEL) | Q(slug=_TEXT_SENTINEL),
+        "id": Q(pk=ID_SENTINEL),
+        "id or slug": Q(pk=ID_SENTINEL) | Q(slug=_TEXT_SENTINEL),
         "slug": Q(slug=_TEXT_SENTINEL),
     }[shape]
     products = _product_columns(products.filter(condition).order_by("pk")[:1])
-    return _Statement.of(products, using)
+    return Statement.of(products, using)
 
 
 class ProductRows:
@@ -445,15 +391,9 @@ class ProductRows:
 
 
 def _today_swap(using: str) -> dict:
-    """The compiled date sentinel and today's date, as the database driver
-    is given dates, so a statement compiled on an earlier day still
-    compares expiries with the current one."""
-    ops = connections[using].ops
-    return {
-        ops.adapt_datefield_value(_DATE_SENTINEL): ops.adapt_datefield_value(
-            timezone.localdate()
-        )
-    }
+    """Today's date for the compiled date sentinel, so a statement compiled
+    on an earlier day still compares expiries with the current one."""
+    return date_swap(using, timezone.localdate())
 
 
 def _with_variant_rows(
@@ -462,7 +402,7 @@ def _with_variant_rows(
     by_product = {row["id"]: [] for row in rows}
     if by_product:
         statement = _variants_statement(using, filters, len(by_product))
-        swap = {_ID_SENTINEL - n: pk for n, pk in enumerate(by_product)}
+        swap = dict(zip(id_sentinels(len(by_product)), by_product, strict=True))
         swap.update(_today_swap(using))
         for variant in statement.rows(using, swap=swap):
             by_product[variant["product_id"]].append(variant)
@@ -471,14 +411,57 @@ def _with_variant_rows(
     return rows
 
 
+# Every stored column of a variant and of its product, for placing an order.
+_VARIANT_FIELDS = tuple(field.name for field in Variant._meta.concrete_fields)
+_VARIANT_ATTNAMES = tuple(field.attname for field in Variant._meta.concrete_fields)
+_PRODUCT_FIELDS = tuple(field.name for field in Product._meta.concrete_fields)
+_PRODUCT_ATTNAMES = tuple(field.attname for field in Product._meta.concrete_fields)
+
+
+@lru_cache(maxsize=STATEMENTS_KEPT)
+def _variants_by_id_statement(using: str, count: int) -> Statement:
+    """Variants with every column of their product, by ``count`` sentinel ids."""
+    variants = Variant.objects.filter(pk__in=id_sentinels(count))
+    return Statement.of(
+        variants.values(
+            *_VARIANT_FIELDS, *(f"product__{name}" for name in _PRODUCT_FIELDS)
+        ),
+        using,
+    )
+
+
+def variants_by_id(*, ids: list[int]) -> dict[int, Variant]:
+    """``Variant.objects.select_related("product").in_bulk(ids)``, active or
+    not, through a statement compiled once per number of ids."""
+    ids = list(dict.fromkeys(ids))
+    if not ids:
+        return {}
+    using = router.db_for_read(Variant)
+    statement = _variants_by_id_statement(using, len(ids))
+    swap = dict(zip(id_sentinels(len(ids)), ids, strict=True))
+    variants = {}
+    for row in statement.rows(using, swap=swap):
+        product = Product.from_db(
+            using,
+            _PRODUCT_ATTNAMES,
+            [row[f"product__{name}"] for name in _PRODUCT_FIELDS],
+        )
+        variant = Variant.from_db(
+            using, _VARIANT_ATTNAMES, [row[name] for name in _VARIANT_FIELDS]
+        )
+        variant.product = product
+        variants[variant.pk] = variant
+    return variants
+
+
 def product_row_get(*, key: str | int) -> dict:
     """``product_get`` as a product row with its active ``variants`` rows
     (two queries); raises ``Http404``."""
     using = router.db_for_read(Product)
     if isinstance(key, int):
-        shape, swap = "id", {_ID_SENTINEL: key}
+        shape, swap = "id", {ID_SENTINEL: key}
     elif key.isascii() and key.isdecimal() and int(key) <= MAX_ID:
-        shape, swap = "id or slug", {_ID_SENTINEL: int(key), _TEXT_SENTINEL: key}
+        shape, swap = "id or slug", {ID_SENTINEL: int(key), _TEXT_SENTINEL: key}
     else:
         # Digits past any id, digits of another script (never an id) or no
         # number at all: only a slug.

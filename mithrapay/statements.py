@@ -1,0 +1,113 @@
+"""Reads the ORM compiles once per process, then runs with each request's values.
+
+On the busiest paths (the public catalog, placing an order) building and
+compiling a queryset costs more than the database takes to run it. A
+:class:`Statement` is the SQL and parameters the ORM compiled for a queryset
+of ``.values()``, with the column converters it would apply; callers keep
+one per shape (an ``lru_cache`` keyed by database alias and whatever changes
+the SQL text, such as a filter's presence or a ``LIMIT``) and run it with
+:meth:`Statement.rows`.
+
+A value that changes between requests of one shape (an id, a date) is
+compiled as a sentinel parameter and swapped for the real value at run time:
+the sentinels below are distinct from every real parameter (ids are
+positive, no stored date is in year 1).
+"""
+
+import datetime
+from dataclasses import dataclass
+
+from django.db import connections
+from django.db.models import QuerySet
+
+ID_SENTINEL = -(2**62)
+DATE_SENTINEL = datetime.date(1, 2, 3)
+STATEMENTS_KEPT = 512
+
+
+def id_sentinels(count: int) -> list[int]:
+    """``count`` distinct id sentinels, for an ``IN (…)`` of that length."""
+    return [ID_SENTINEL - n for n in range(count)]
+
+
+@dataclass(frozen=True)
+class Statement:
+    sql: str
+    params: tuple
+    names: tuple[str, ...]
+    # (position, converters, expression) of every column that needs one.
+    converters: tuple
+
+    @classmethod
+    def of(cls, queryset: QuerySet, using: str) -> "Statement":
+        """The compiled form of ``queryset`` (a ``.values()`` queryset) on
+        database ``using``. A locking queryset must be compiled inside a
+        transaction, as Django requires of running one."""
+        compiler = queryset.query.get_compiler(using=using)
+        sql, params = compiler.as_sql()
+        query = queryset.query
+        # The column names as ``.values()`` names them.
+        names = (
+            tuple(query.selected)
+            if query.selected
+            else tuple(
+                (*query.extra_select, *query.values_select, *query.annotation_select)
+            )
+        )
+        fields = [column[0] for column in compiler.select[: compiler.col_count]]
+        converters = tuple(
+            (position, tuple(functions), expression)
+            for position, (functions, expression) in compiler.get_converters(
+                fields
+            ).items()
+        )
+        return cls(sql, tuple(params), names, converters)
+
+    @classmethod
+    def counting(cls, queryset: QuerySet, using: str) -> "Statement":
+        """``COUNT(*)`` over ``queryset``'s FROM and WHERE, as column ``n``.
+
+        ``queryset`` must select one column (``.values("pk")``) and have no
+        ordering or limit; its compiled SQL then starts with its own FROM, so
+        the count reads the same tables and indexes without a derived table
+        around it.
+        """
+        ids = cls.of(queryset.order_by().values("pk"), using)
+        _select, _from, tables_and_conditions = ids.sql.partition(" FROM ")
+        # The ORM's own compiled SQL; every value stays a parameter.
+        count_sql = "SELECT COUNT(*) FROM " + tables_and_conditions  # noqa: S608
+        return cls(count_sql, ids.params, ("n",), ())
+
+    def rows(
+        self, using: str, *, extra_sql="", extra_params=(), swap=None
+    ) -> list[dict]:
+        """Run the statement with the sentinels in ``swap`` replaced by their
+        values; each row as the dict ``.values()`` would give."""
+        params = list(self.params)
+        if swap:
+            params = [
+                swap.get(p, p) if type(p) in (int, str, datetime.date) else p
+                for p in params
+            ]
+        connection = connections[using]
+        with connection.cursor() as cursor:
+            cursor.execute(self.sql + extra_sql, [*params, *extra_params])
+            fetched = cursor.fetchall()
+        rows = []
+        for values in fetched:
+            values = list(values)
+            for position, functions, expression in self.converters:
+                value = values[position]
+                for function in functions:
+                    value = function(value, expression, connection)
+                values[position] = value
+            rows.append(dict(zip(self.names, values, strict=True)))
+        return rows
+
+
+def date_swap(using: str, value: datetime.date) -> dict:
+    """The compiled :data:`DATE_SENTINEL` and ``value``, as the database
+    driver is given dates, so a statement compiled on an earlier day
+    compares with ``value``."""
+    ops = connections[using].ops
+    return {ops.adapt_datefield_value(DATE_SENTINEL): ops.adapt_datefield_value(value)}
