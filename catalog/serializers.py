@@ -231,6 +231,17 @@ class ProductQuerySerializer(serializers.Serializer):
                 )
         return attrs
 
+    @classmethod
+    def filters_for(cls, params) -> selectors.ProductFilters:
+        """The validated filters of a query string. One that names no filter
+        (the catalog's first pages) gets the defaults without building and
+        running the serializer, which would give the same."""
+        if cls._declared_fields.keys().isdisjoint(params):
+            return selectors.ProductFilters()
+        query = cls(data=params)
+        query.is_valid(raise_exception=True)
+        return query.filters()
+
     def filters(self) -> selectors.ProductFilters:
         data = self.validated_data
         return selectors.ProductFilters(

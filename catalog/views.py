@@ -132,9 +132,8 @@ class ProductViewSet(viewsets.GenericViewSet):
         return self.response_cache.serve(request, lambda: self._list(request))
 
     def _list(self, request):
-        query = ProductQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        page = self.paginate_queryset(selectors.ProductRows(filters=query.filters()))
+        filters = ProductQuerySerializer.filters_for(request.query_params)
+        page = self.paginate_queryset(selectors.ProductRows(filters=filters))
         return self.get_paginated_response([product_data(row) for row in page])
 
     def retrieve(self, request, key: str):

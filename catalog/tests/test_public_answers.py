@@ -9,6 +9,7 @@ from http import HTTPStatus
 
 import pytest
 from django.db.models import Exists, OuterRef, Q, Subquery
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from catalog import selectors
@@ -286,3 +287,17 @@ def test_times_and_prices_read_the_same_in_every_time_zone(
         _assert_identical(answer, reference)
     created = answer.json()["created_at"]
     assert created.endswith("Z") == (time_zone == "UTC")
+
+
+@pytest.mark.parametrize("params", [{}, {"page": "2"}, {"page": "x", "other": "1"}])
+def test_a_query_without_filters_gets_the_filters_the_serializer_gives(params):
+    query = ProductQuerySerializer(data=params)
+    assert query.is_valid()
+
+    assert ProductQuerySerializer.filters_for(params) == query.filters()
+
+
+def test_a_query_with_a_filter_is_still_validated():
+    with pytest.raises(ValidationError):
+        ProductQuerySerializer.filters_for({"ordering": "cheapest"})
+    assert ProductQuerySerializer.filters_for({"kind": "gift_card"}).kind == "gift_card"
