@@ -345,6 +345,8 @@ def _variants_statement(
     return Statement.of(
         variants.filter(product_id__in=id_sentinels(products)).values(*VARIANT_COLUMNS),
         using,
+        # Read only by product_data.
+        shared_json=("customer_fields",),
     )
 
 

@@ -15,7 +15,9 @@ positive, no stored date is in year 1).
 """
 
 import datetime
+import json
 from dataclasses import dataclass
+from functools import lru_cache
 
 from django.db import connections
 from django.db.models import QuerySet
@@ -39,10 +41,18 @@ class Statement:
     converters: tuple
 
     @classmethod
-    def of(cls, queryset: QuerySet, using: str) -> "Statement":
+    def of(
+        cls, queryset: QuerySet, using: str, *, shared_json: tuple[str, ...] = ()
+    ) -> "Statement":
         """The compiled form of ``queryset`` (a ``.values()`` queryset) on
         database ``using``. A locking queryset must be compiled inside a
-        transaction, as Django requires of running one."""
+        transaction, as Django requires of running one.
+
+        The JSON columns named in ``shared_json`` hold few distinct texts
+        repeated across rows (a short list of names); each text is decoded
+        once per process and the decoded value is shared by every row that
+        has it, so callers must not change it.
+        """
         compiler = queryset.query.get_compiler(using=using)
         sql, params = compiler.as_sql()
         query = queryset.query
@@ -55,13 +65,24 @@ class Statement:
             )
         )
         fields = [column[0] for column in compiler.select[: compiler.col_count]]
-        converters = tuple(
-            (position, tuple(functions), expression)
+        converters = {
+            position: (tuple(functions), expression)
             for position, (functions, expression) in compiler.get_converters(
                 fields
             ).items()
+        }
+        for name in shared_json:
+            position = names.index(name)
+            converters[position] = ((_shared_json,), converters[position][1])
+        return cls(
+            sql,
+            tuple(params),
+            names,
+            tuple(
+                (position, functions, expression)
+                for position, (functions, expression) in sorted(converters.items())
+            ),
         )
-        return cls(sql, tuple(params), names, converters)
 
     @classmethod
     def counting(cls, queryset: QuerySet, using: str) -> "Statement":
@@ -103,6 +124,16 @@ class Statement:
                 values[position] = value
             rows.append(dict(zip(self.names, values, strict=True)))
         return rows
+
+
+@lru_cache(maxsize=1024)
+def _decoded_json(text: str):
+    return json.loads(text)
+
+
+def _shared_json(value, _expression, _connection):
+    # A JSONField column as the database hands it over: text, or NULL.
+    return None if value is None else _decoded_json(value)
 
 
 def date_swap(using: str, value: datetime.date) -> dict:
