@@ -1,4 +1,4 @@
-"""Reads the ORM compiles once per process, then runs with each request's values.
+"""Statements the ORM compiles once per process, then runs with each request's values.
 
 On the busiest paths (the public catalog, placing an order) building and
 compiling a queryset costs more than the database takes to run it. A
@@ -12,6 +12,9 @@ A value that changes between requests of one shape (an id, a date) is
 compiled as a sentinel parameter and swapped for the real value at run time:
 the sentinels below are distinct from every real parameter (ids are
 positive, no stored date is in year 1).
+
+:func:`insert_all` does the same for ``bulk_create``: the INSERT is compiled
+once per model and number of rows, and each call only works out the values.
 """
 
 import datetime
@@ -19,8 +22,9 @@ import json
 from dataclasses import dataclass
 from functools import lru_cache
 
-from django.db import connections
-from django.db.models import QuerySet
+from django.db import connections, router
+from django.db.models import AutoField, Model, QuerySet
+from django.db.models.sql import InsertQuery
 
 ID_SENTINEL = -(2**62)
 DATE_SENTINEL = datetime.date(1, 2, 3)
@@ -142,3 +146,127 @@ def date_swap(using: str, value: datetime.date) -> dict:
     compares with ``value``."""
     ops = connections[using].ops
     return {ops.adapt_datefield_value(DATE_SENTINEL): ops.adapt_datefield_value(value)}
+
+
+# --- Inserts ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Insert:
+    sql: str
+    fields: tuple
+    returning: tuple
+    converters: tuple
+
+
+# (model, database, rows) -> the compiled INSERT, or None where the ORM's own
+# bulk_create must run (a field with its own placeholder, a backend that
+# cannot return the new rows' keys from one INSERT).
+_inserts: dict[tuple, _Insert | None] = {}
+
+
+def insert_all(objs: list[Model], *, using: str | None = None) -> list[Model]:
+    """``bulk_create(objs)`` for new rows of one model (primary keys unset),
+    through the INSERT the ORM compiled for that model and number of rows.
+
+    Each object gets its primary key and its ``auto_now_add`` values, and is
+    marked saved, as ``bulk_create`` leaves it; like ``bulk_create``, no
+    signal is sent. The first compile checks that the values this function
+    gives the driver are the ones the ORM's compiler gave; where a shape
+    cannot be compiled, or a value is an expression, ``bulk_create`` runs.
+    """
+    if not objs:
+        return objs
+    model = type(objs[0])
+    using = using or router.db_for_write(model)
+    connection = connections[using]
+    key = (model, using, len(objs))
+    if key not in _inserts:
+        return _compile_and_insert(key, objs)
+    insert = _inserts[key]
+    if insert is None:
+        return model._default_manager.using(using).bulk_create(objs)
+    params = []
+    for obj in objs:
+        obj._prepare_related_fields_for_save(operation_name="bulk_create")
+        for field in insert.fields:
+            value = field.pre_save(obj, add=True)
+            if hasattr(value, "resolve_expression"):
+                return model._default_manager.using(using).bulk_create(objs)
+            params.append(field.get_db_prep_save(value, connection=connection))
+    with connection.cursor() as cursor:
+        cursor.execute(insert.sql, params)
+        rows = cursor.fetchall() if insert.returning else []
+    _saved(objs, rows, insert, using, connection)
+    return objs
+
+
+def _compile_and_insert(key: tuple, objs: list[Model]) -> list[Model]:
+    model, using, _rows = key
+    connection = connections[using]
+    manager = model._default_manager.using(using)
+    fields = tuple(
+        field
+        for field in model._meta.concrete_fields
+        if not field.generated and not isinstance(field, AutoField)
+    )
+    if (
+        not connection.features.can_return_rows_from_bulk_insert
+        or any(hasattr(field, "get_placeholder") for field in fields)
+        or any(obj.pk is not None for obj in objs)
+    ):
+        _inserts[key] = None
+        return manager.bulk_create(objs)
+    for obj in objs:
+        obj._prepare_related_fields_for_save(operation_name="bulk_create")
+    query = InsertQuery(model)
+    query.insert_values(fields, objs)
+    compiler = query.get_compiler(using=using)
+    compiler.returning_fields = model._meta.db_returning_fields
+    statements = compiler.as_sql()
+    # The compiler's pre_save has set every auto_now_add value on the objects;
+    # the values this module would give must be exactly the compiler's.
+    ours = [
+        field.get_db_prep_save(getattr(obj, field.attname), connection=connection)
+        for obj in objs
+        for field in fields
+    ]
+    if len(statements) != 1 or list(statements[0][1]) != ours:
+        _inserts[key] = None
+        return manager.bulk_create(objs)
+    [(sql, params)] = statements
+    returning = tuple(model._meta.db_returning_fields)
+    columns = [field.get_col(model._meta.db_table) for field in returning]
+    insert = _Insert(
+        sql,
+        fields,
+        returning,
+        tuple(
+            (position, tuple(functions), expression)
+            for position, (functions, expression) in compiler.get_converters(
+                columns
+            ).items()
+        ),
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall() if returning else []
+    _saved(objs, rows, insert, using, connection)
+    _inserts[key] = insert
+    return objs
+
+
+def _saved(objs, rows, insert: _Insert, using: str, connection) -> None:
+    if insert.returning:
+        for obj, row in zip(objs, rows, strict=True):
+            values = list(row)
+            for position, functions, expression in insert.converters:
+                for function in functions:
+                    values[position] = function(
+                        values[position], expression, connection
+                    )
+            for field, value in zip(insert.returning, values, strict=True):
+                setattr(obj, field.attname, value)
+    for obj in objs:
+        obj._state.adding = False
+        obj._state.db = using

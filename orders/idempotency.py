@@ -27,6 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from mithrapay.errors import ApplicationError, Conflict
+from mithrapay.statements import insert_all
 from orders.models import IdempotencyKey, Order
 
 logger = logging.getLogger(__name__)
@@ -106,14 +107,16 @@ def claim(*, user, key: str, payload) -> IdempotencyKey | Replay | Recovered:
     now = timezone.now()
     for _attempt in range(2):
         try:
+            record = IdempotencyKey(
+                user=user,
+                key=key,
+                key_digest=hashed_key,
+                fingerprint=digest,
+                expires_at=now + timedelta(hours=settings.IDEMPOTENCY_KEY_HOURS),
+            )
             with _statement_savepoint():
-                return IdempotencyKey.objects.create(
-                    user=user,
-                    key=key,
-                    key_digest=hashed_key,
-                    fingerprint=digest,
-                    expires_at=now + timedelta(hours=settings.IDEMPOTENCY_KEY_HOURS),
-                )
+                insert_all([record])
+            return record
         except IntegrityError:
             existing = IdempotencyKey.objects.filter(
                 user=user, key_digest=hashed_key

@@ -26,7 +26,7 @@ from catalog import services as catalog_services
 from catalog.customer_fields import clean_inputs
 from catalog.models import Variant
 from mithrapay.errors import ApplicationError, Conflict
-from mithrapay.statements import ID_SENTINEL, Statement
+from mithrapay.statements import ID_SENTINEL, Statement, insert_all
 from mithrapay.transactions import retry_on_lock_conflict
 from orders.models import (
     IdempotencyKey,
@@ -246,7 +246,7 @@ def _create_and_reserve(
     subtotal = sum(
         (line["obj"].price * line["quantity"] for line in lines), Decimal("0.00")
     )
-    order = Order.objects.create(
+    order = Order(
         number=number,
         user=user,
         subtotal=subtotal,
@@ -257,7 +257,8 @@ def _create_and_reserve(
         note=note,
         idempotency_key=idempotency_key,
     )
-    items = OrderItem.objects.bulk_create(
+    insert_all([order])
+    items = insert_all(
         [
             OrderItem(
                 order=order,
@@ -279,7 +280,7 @@ def _create_and_reserve(
     _link_codes(order, items, reserved)
     _items_loaded(order, items)
     codes = sum(len(ids) for ids in reserved.values())
-    OrderEvent.objects.bulk_create(
+    insert_all(
         [
             OrderEvent(
                 order=order,
@@ -341,7 +342,7 @@ def _link_codes(order: Order, items: list[OrderItem], reserved: dict) -> None:
         items = list(
             order.items.filter(variant_id__in=reserved).only("id", "variant_id")
         )
-    ItemCode.objects.bulk_create(
+    insert_all(
         [
             ItemCode(item_id=item.pk, code_id=code_id)
             for item in items

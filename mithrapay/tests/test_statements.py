@@ -1,0 +1,109 @@
+"""``mithrapay.statements``: compiled reads and inserts give what the ORM
+gives."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import IntegrityError, transaction
+from django.db.models import Value
+from django.db.models.functions import Concat
+from django.utils import timezone
+
+from mithrapay import statements
+from mithrapay.statements import ID_SENTINEL, Statement, insert_all
+from orders import services
+from orders.models import IdempotencyKey, Order, OrderEvent
+from orders.tests.factories import VariantFactory, add_codes
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def order(user):
+    variant = VariantFactory()
+    add_codes(variant, 1)
+    return services.order_create(
+        user=user, lines=[{"variant": variant.pk, "quantity": 1}]
+    )
+
+
+def _events(order, count):
+    return [
+        OrderEvent(
+            order=order,
+            kind=OrderEvent.Kind.NOTE,
+            actor=OrderEvent.Actor.STAFF,
+            message=f"note {n}",
+            data={"n": n, "text": "یادداشت"},
+        )
+        for n in range(count)
+    ]
+
+
+def _stored(events):
+    return [
+        (
+            event.pk,
+            event.order_id,
+            event.kind,
+            event.message,
+            event.data,
+            event.created_at,
+        )
+        for event in events
+    ]
+
+
+@pytest.mark.parametrize("count", [1, 3])
+def test_insert_all_stores_what_bulk_create_stores(order, count):
+    statements._inserts.clear()
+    for _round in range(2):  # the compile, then the compiled statement
+        before = timezone.now()
+        events = insert_all(_events(order, count))
+
+        assert all(event.pk is not None for event in events)
+        assert all(not event._state.adding for event in events)
+        assert all(event._state.db == "default" for event in events)
+        assert all(event.created_at >= before for event in events)
+        stored = OrderEvent.objects.filter(pk__in=[event.pk for event in events])
+        assert _stored(stored.order_by("pk")) == _stored(events)
+    assert statements._inserts[(OrderEvent, "default", count)] is not None
+
+
+def test_insert_all_refuses_a_duplicate_like_bulk_create(order, user):
+    statements._inserts.clear()
+    claim = {
+        "user": user,
+        "key": "k",
+        "key_digest": "d" * 64,
+        "fingerprint": "f" * 64,
+        "expires_at": timezone.now() + timedelta(hours=1),
+    }
+    insert_all([IdempotencyKey(**claim)])
+
+    for _round in range(2):
+        with pytest.raises(IntegrityError), transaction.atomic():
+            insert_all([IdempotencyKey(**claim)])
+    assert IdempotencyKey.objects.filter(user=user, key="k").count() == 1
+
+
+def test_an_expression_value_goes_through_bulk_create(order):
+    statements._inserts.clear()
+    insert_all(_events(order, 1))  # compiled for one row
+    [event] = _events(order, 1)
+    event.message = Concat(Value("writ"), Value("ten"))
+
+    insert_all([event])
+
+    assert OrderEvent.objects.get(pk=event.pk).message == "written"
+
+
+def test_a_compiled_read_swaps_its_sentinels(order):
+    statement = Statement.of(
+        Order.objects.filter(pk=ID_SENTINEL).values("number"), "default"
+    )
+
+    assert statement.rows("default", swap={ID_SENTINEL: order.pk}) == [
+        {"number": order.number}
+    ]
+    assert statement.rows("default", swap={ID_SENTINEL: order.pk + 1000}) == []
