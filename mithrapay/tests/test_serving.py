@@ -1,6 +1,7 @@
 """Production serving: the client address, CORS, CSP and the security
 headers, and gunicorn's JSON access log."""
 
+import gc
 import importlib.util
 import json
 import logging
@@ -379,3 +380,14 @@ def test_an_access_line_is_json_with_the_request_fields_and_no_query():
     assert fields["duration_ms"] == 12
     assert fields["request_id"] == "abc123"
     assert "secret" not in line
+
+
+def test_a_gunicorn_worker_freezes_what_loading_the_app_allocated(monkeypatch):
+    config = _gunicorn_config(monkeypatch, APP_ENV="production")
+    gc.unfreeze()
+    try:
+        config.post_worker_init(worker=None)
+
+        assert gc.get_freeze_count() > 10_000
+    finally:
+        gc.unfreeze()
