@@ -8,6 +8,7 @@ import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from rest_framework.test import APIRequestFactory
+from rest_framework_simplejwt.exceptions import AuthenticationFailed
 
 from accounts import tokens
 from accounts.authentication import AccessTokenAuthentication
@@ -34,6 +35,14 @@ def test_the_user_is_the_row_the_orm_reads(user):
         ), field.name
 
 
+def _refusal(access) -> str:
+    """The code simplejwt's checks give when authentication refuses ``access``."""
+    token = AccessTokenAuthentication().get_validated_token(access.encode())
+    with pytest.raises(AuthenticationFailed) as refused:
+        AccessTokenAuthentication().get_user(token)
+    return str(refused.value.detail["code"])
+
+
 def test_the_token_of_a_deleted_user_is_refused(user, bearer):
     access = tokens.issue_pair(user)["access"]
     user.delete()
@@ -41,7 +50,7 @@ def test_the_token_of_a_deleted_user_is_refused(user, bearer):
     response = _me(bearer, access)
 
     assert response.status_code == HTTPStatus.UNAUTHORIZED
-    assert response.json()["message"] == "User not found"
+    assert _refusal(access) == "user_not_found"
 
 
 def test_the_token_of_a_deactivated_user_is_refused(user, bearer):
@@ -52,7 +61,7 @@ def test_the_token_of_a_deactivated_user_is_refused(user, bearer):
     response = _me(bearer, access)
 
     assert response.status_code == HTTPStatus.UNAUTHORIZED
-    assert response.json()["message"] == "User is inactive"
+    assert _refusal(access) == "user_inactive"
 
 
 def test_a_token_issued_before_a_new_password_is_refused(user, bearer):
@@ -63,7 +72,7 @@ def test_a_token_issued_before_a_new_password_is_refused(user, bearer):
     response = _me(bearer, access)
 
     assert response.status_code == HTTPStatus.UNAUTHORIZED
-    assert response.json()["message"] == "The user's password has been changed."
+    assert _refusal(access) == "password_changed"
 
 
 @pytest.mark.parametrize("user_id", [None, "not-a-number", "99999999999"])
