@@ -2,16 +2,17 @@
 
 The first request with a key claims it by inserting a row (the unique
 ``(user, SHA-256 of the key)`` pair makes the claim atomic across processes
-and compares keys exactly), runs, and stores its answer. A repeat with the
-same body gets that answer again; a repeat with another body is refused
-(422), and a repeat while the first is still running is told so (409).
+and compares keys exactly), runs, and stores its answer; a placed order's
+answer is stored in the order's own transaction. A repeat with the same body
+gets that answer again; a repeat with another body is refused (422), and a
+repeat while the first is still running is told so (409).
 
 A claim never completed within ``IDEMPOTENCY_CLAIM_TIMEOUT_SECONDS`` (longer
 than any request may run: gunicorn kills a worker after 30 seconds) belongs
 to a request that died, and the next repeat takes it over instead of waiting
-for the key to expire. If that request had already placed its order (it
-died after the commit, before storing its answer), the order names the
-claim, and the repeat gets that order back rather than placing a second.
+for the key to expire. Should an order name such a claim (placed by a
+caller of ``order_create`` that stored no answer), the repeat gets that
+order back rather than placing a second.
 """
 
 import contextlib

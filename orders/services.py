@@ -8,6 +8,7 @@ refuses illegal moves and records an :class:`OrderEvent`.
 import logging
 import secrets
 from collections import Counter
+from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
 from functools import lru_cache
@@ -167,12 +168,16 @@ def order_create(
     shipping_address: dict | None = None,
     note: str = "",
     idempotency_key: IdempotencyKey | None = None,
+    on_placed: Callable[[Order], None] | None = None,
 ) -> Order:
     """Create an order and reserve everything it needs, all or nothing.
 
     ``lines`` are ``{"variant": id, "quantity": n, "inputs": {...}}`` with
     distinct variants (the serializer checks shape and types). Prices and
-    totals come from the catalog, never from the client.
+    totals come from the catalog, never from the client. ``on_placed(order)``
+    runs inside the order's transaction once everything is reserved, so what
+    it writes commits with the order or not at all (the API stores the
+    answer to an idempotent request there).
     """
     if not 1 <= len(lines) <= MAX_LINES:
         raise OrderInvalid(fields={"items": [_("Order between 1 and 20 lines.")]})
@@ -200,6 +205,8 @@ def order_create(
                     note=note,
                     idempotency_key=idempotency_key,
                 )
+                if on_placed is not None:
+                    on_placed(order)
             break
         except IntegrityError:
             # Eight characters from 31 make a clash with an existing number

@@ -110,8 +110,20 @@ class OrderViewSet(
                 claim.record, status=status.HTTP_201_CREATED, body=body
             )
             return Response(body, status=status.HTTP_201_CREATED)
+
+        def store_answer(order: Order) -> None:
+            # In the order's transaction: the order and its stored answer
+            # commit together, so a retry never finds one without the other.
+            idempotency.complete(
+                claim, status=status.HTTP_201_CREATED, body=order_data(order)
+            )
+
         try:
-            order = self._create(serializer.validated_data, idempotency_key=claim)
+            order = self._create(
+                serializer.validated_data,
+                idempotency_key=claim,
+                on_placed=store_answer,
+            )
         except ApplicationError as exc:
             if exc.status in REPLAYED_ERROR_STATUSES:
                 body = error_body(exc.code, exc.message, exc.fields)
@@ -122,17 +134,16 @@ class OrderViewSet(
         except BaseException:
             idempotency.release(claim)
             raise
-        body = order_data(order)
-        idempotency.complete(claim, status=status.HTTP_201_CREATED, body=body)
-        return Response(body, status=status.HTTP_201_CREATED)
+        return Response(order_data(order), status=status.HTTP_201_CREATED)
 
-    def _create(self, data, *, idempotency_key=None) -> Order:
+    def _create(self, data, *, idempotency_key=None, on_placed=None) -> Order:
         return services.order_create(
             user=self.request.user,
             lines=data["items"],
             shipping_address=data.get("shipping_address"),
             note=data.get("note", ""),
             idempotency_key=idempotency_key,
+            on_placed=on_placed,
         )
 
     @extend_schema(

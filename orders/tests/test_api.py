@@ -1,8 +1,10 @@
 from datetime import timedelta
 from http import HTTPStatus
+from unittest import mock
 
 import pytest
 from constance.test import override_config
+from django.db import OperationalError
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -149,6 +151,28 @@ def test_idempotent_replay_returns_the_first_answer(customer_client, code_varian
     assert first.json() == second.json()
     assert Order.objects.count() == 1
     assert DigitalCode.objects.filter(status="reserved").count() == 1
+
+
+def test_an_order_and_its_stored_answer_commit_together(customer_client, code_variant):
+    """Storing the answer fails: the order it describes is not placed either,
+    and the key is free for a retry."""
+    headers = {"HTTP_IDEMPOTENCY_KEY": "all-or-nothing"}
+
+    with mock.patch.object(
+        idempotency, "complete", side_effect=OperationalError(2013, "lost")
+    ):
+        failed = customer_client.post(
+            "/orders/", body_for(code_variant), format="json", **headers
+        )
+    retried = customer_client.post(
+        "/orders/", body_for(code_variant), format="json", **headers
+    )
+
+    assert failed.status_code == HTTPStatus.SERVICE_UNAVAILABLE
+    assert retried.status_code == HTTPStatus.CREATED
+    assert Order.objects.count() == 1
+    assert DigitalCode.objects.filter(status="reserved").count() == 1
+    assert IdempotencyKey.objects.get().completed
 
 
 def test_idempotent_replay_of_an_error_returns_the_same_error(
