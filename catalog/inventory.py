@@ -23,8 +23,11 @@ from mithrapay.statements import (
     DATE_SENTINEL,
     ID_SENTINEL,
     STATEMENTS_KEPT,
+    TIME_SENTINEL,
     Statement,
     date_swap,
+    id_sentinels,
+    saved_as,
 )
 
 logger = logging.getLogger(__name__)
@@ -89,10 +92,23 @@ def codes_reserve(*, variant: Variant, quantity: int) -> list[int]:
     if len(ids) < quantity:
         raise OutOfStock(variant_id=variant.pk, sku=variant.sku)
 
-    DigitalCode.objects.filter(id__in=ids).update(
-        status=DigitalCode.Status.RESERVED, reserved_at=timezone.now()
+    using = router.db_for_write(DigitalCode)
+    swap = dict(zip(id_sentinels(len(ids)), ids, strict=True))
+    swap[saved_as(DigitalCode, "reserved_at", TIME_SENTINEL, using)] = saved_as(
+        DigitalCode, "reserved_at", timezone.now(), using
     )
+    _reserving_statement(using, len(ids)).run(using, swap=swap)
     return ids
+
+
+@lru_cache(maxsize=STATEMENTS_KEPT)
+def _reserving_statement(using: str, count: int) -> Statement:
+    """Mark ``count`` codes (sentinel ids) reserved at a sentinel time."""
+    return Statement.updating(
+        DigitalCode.objects.filter(id__in=id_sentinels(count)),
+        {"status": DigitalCode.Status.RESERVED, "reserved_at": TIME_SENTINEL},
+        using,
+    )
 
 
 def codes_release(*, code_ids: Iterable[int]) -> list[int]:

@@ -24,10 +24,12 @@ from functools import lru_cache
 
 from django.db import connections, router
 from django.db.models import AutoField, Model, QuerySet
-from django.db.models.sql import InsertQuery
+from django.db.models.sql import InsertQuery, UpdateQuery
 
 ID_SENTINEL = -(2**62)
 DATE_SENTINEL = datetime.date(1, 2, 3)
+TIME_SENTINEL = datetime.datetime(1, 2, 3, 4, 5, 6, tzinfo=datetime.UTC)
+TEXT_SENTINEL = "\x00sentinel\x00"
 STATEMENTS_KEPT = 512
 
 
@@ -103,20 +105,40 @@ class Statement:
         count_sql = "SELECT COUNT(*) FROM " + tables_and_conditions  # noqa: S608
         return cls(count_sql, ids.params, ("n",), ())
 
+    @classmethod
+    def updating(cls, queryset: QuerySet, values: dict, using: str) -> "Statement":
+        """The ``UPDATE`` that ``queryset.update(**values)`` runs, compiled;
+        run it with :meth:`run`. For a model without parents: the update of
+        a child model's parent rows is a second statement."""
+        query = queryset.query.chain(UpdateQuery)
+        query.add_update_values(values)
+        query.clear_select_clause()
+        sql, params = query.get_compiler(using=using).as_sql()
+        return cls(sql, tuple(params), (), ())
+
+    def run(self, using: str, *, swap=None) -> int:
+        """Run a statement that returns no rows; the number of rows it
+        changed."""
+        with connections[using].cursor() as cursor:
+            cursor.execute(self.sql, self._params(swap))
+            return cursor.rowcount
+
+    def _params(self, swap) -> list:
+        if not swap:
+            return list(self.params)
+        return [
+            swap.get(p, p) if type(p) in (int, str, datetime.date) else p
+            for p in self.params
+        ]
+
     def rows(
         self, using: str, *, extra_sql="", extra_params=(), swap=None
     ) -> list[dict]:
         """Run the statement with the sentinels in ``swap`` replaced by their
         values; each row as the dict ``.values()`` would give."""
-        params = list(self.params)
-        if swap:
-            params = [
-                swap.get(p, p) if type(p) in (int, str, datetime.date) else p
-                for p in params
-            ]
         connection = connections[using]
         with connection.cursor() as cursor:
-            cursor.execute(self.sql + extra_sql, [*params, *extra_params])
+            cursor.execute(self.sql + extra_sql, [*self._params(swap), *extra_params])
             fetched = cursor.fetchall()
         rows = []
         for values in fetched:
@@ -138,6 +160,13 @@ def _decoded_json(text: str):
 def _shared_json(value, _expression, _connection):
     # A JSONField column as the database hands it over: text, or NULL.
     return None if value is None else _decoded_json(value)
+
+
+def saved_as(model: type[Model], field_name: str, value, using: str):
+    """``value`` as the driver is given it for ``model.field_name`` (its
+    ``get_db_prep_save``): the key or value of a swap for that column."""
+    field = model._meta.get_field(field_name)
+    return field.get_db_prep_save(value, connection=connections[using])
 
 
 def date_swap(using: str, value: datetime.date) -> dict:

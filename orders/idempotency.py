@@ -21,14 +21,21 @@ import json
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import lru_cache
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, router, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from mithrapay.errors import ApplicationError, Conflict
-from mithrapay.statements import insert_all
+from mithrapay.statements import (
+    TEXT_SENTINEL,
+    Statement,
+    id_sentinels,
+    insert_all,
+    saved_as,
+)
 from orders.models import IdempotencyKey, Order
 
 logger = logging.getLogger(__name__)
@@ -153,8 +160,32 @@ def claim(*, user, key: str, payload) -> IdempotencyKey | Replay | Recovered:
 
 
 def complete(record: IdempotencyKey, *, status: int, body) -> None:
-    IdempotencyKey.objects.filter(pk=record.pk).update(
-        completed=True, response_status=status, response_body=body
+    using = router.db_for_write(IdempotencyKey)
+    record_id, status_sentinel = id_sentinels(2)
+    _completing_statement(using).run(
+        using,
+        swap={
+            record_id: record.pk,
+            status_sentinel: status,
+            saved_as(IdempotencyKey, "response_body", TEXT_SENTINEL, using): saved_as(
+                IdempotencyKey, "response_body", body, using
+            ),
+        },
+    )
+
+
+@lru_cache(maxsize=4)
+def _completing_statement(using: str) -> Statement:
+    """Store a claim's answer: sentinel id, status and body."""
+    record_id, status_sentinel = id_sentinels(2)
+    return Statement.updating(
+        IdempotencyKey.objects.filter(pk=record_id),
+        {
+            "completed": True,
+            "response_status": status_sentinel,
+            "response_body": TEXT_SENTINEL,
+        },
+        using,
     )
 
 

@@ -107,3 +107,41 @@ def test_a_compiled_read_swaps_its_sentinels(order):
         {"number": order.number}
     ]
     assert statement.rows("default", swap={ID_SENTINEL: order.pk + 1000}) == []
+
+
+def test_a_compiled_update_sets_what_queryset_update_sets(order, user):
+    record = IdempotencyKey.objects.create(
+        user=user,
+        key="u",
+        key_digest="u" * 64,
+        fingerprint="f" * 64,
+        expires_at=timezone.now() + timedelta(hours=1),
+    )
+    body = {"id": 7, "note": "یادداشت", "items": [{"price": "10.00"}]}
+    later = timezone.now() + timedelta(hours=2)
+    statement = Statement.updating(
+        IdempotencyKey.objects.filter(pk=ID_SENTINEL),
+        {
+            "response_body": statements.TEXT_SENTINEL,
+            "expires_at": statements.TIME_SENTINEL,
+        },
+        "default",
+    )
+
+    changed = statement.run(
+        "default",
+        swap={
+            ID_SENTINEL: record.pk,
+            statements.saved_as(
+                IdempotencyKey, "response_body", statements.TEXT_SENTINEL, "default"
+            ): statements.saved_as(IdempotencyKey, "response_body", body, "default"),
+            statements.saved_as(
+                IdempotencyKey, "expires_at", statements.TIME_SENTINEL, "default"
+            ): statements.saved_as(IdempotencyKey, "expires_at", later, "default"),
+        },
+    )
+
+    record.refresh_from_db()
+    assert changed == 1
+    assert record.response_body == body
+    assert record.expires_at == later
