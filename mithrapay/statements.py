@@ -11,7 +11,8 @@ the SQL text, such as a filter's presence or a ``LIMIT``) and run it with
 A value that changes between requests of one shape (an id, a date) is
 compiled as a sentinel parameter and swapped for the real value at run time:
 the sentinels below are distinct from every real parameter (ids are
-positive, no stored date is in year 1).
+positive, no stored date or time is in year 1, no stored text holds NUL
+characters).
 
 :func:`insert_all` does the same for ``bulk_create``: the INSERT is compiled
 once per model and number of rows, and each call only works out the values.
