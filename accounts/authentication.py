@@ -11,16 +11,13 @@ from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.utils import get_md5_hash_password
 
 from accounts.models import User
-from mithrapay.statements import ID_SENTINEL, Statement
-
-_FIELDS = tuple(field.name for field in User._meta.concrete_fields)
-_ATTNAMES = tuple(field.attname for field in User._meta.concrete_fields)
+from mithrapay.statements import ID_SENTINEL, Statement, from_row, stored_columns
 
 
 @lru_cache(maxsize=4)
 def _user_statement(using: str) -> Statement:
     users = User.objects.filter(**{api_settings.USER_ID_FIELD: ID_SENTINEL})
-    return Statement.of(users.values(*_FIELDS), using)
+    return Statement.of(users.values(*stored_columns(User)), using)
 
 
 def _user_by_id(user_id: int) -> User | None:
@@ -28,7 +25,7 @@ def _user_by_id(user_id: int) -> User | None:
     rows = _user_statement(using).rows(using, swap={ID_SENTINEL: user_id})
     if not rows:
         return None
-    return User.from_db(using, _ATTNAMES, [rows[0][name] for name in _FIELDS])
+    return from_row(User, rows[0], using)
 
 
 class AccessTokenAuthentication(JWTAuthentication):

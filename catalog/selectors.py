@@ -38,7 +38,9 @@ from mithrapay.statements import (
     STATEMENTS_KEPT,
     Statement,
     date_swap,
+    from_row,
     id_sentinels,
+    stored_columns,
 )
 
 logger = logging.getLogger(__name__)
@@ -413,20 +415,13 @@ def _with_variant_rows(
     return rows
 
 
-# Every stored column of a variant and of its product, for placing an order.
-_VARIANT_FIELDS = tuple(field.name for field in Variant._meta.concrete_fields)
-_VARIANT_ATTNAMES = tuple(field.attname for field in Variant._meta.concrete_fields)
-_PRODUCT_FIELDS = tuple(field.name for field in Product._meta.concrete_fields)
-_PRODUCT_ATTNAMES = tuple(field.attname for field in Product._meta.concrete_fields)
-
-
 @lru_cache(maxsize=STATEMENTS_KEPT)
 def _variants_by_id_statement(using: str, count: int) -> Statement:
     """Variants with every column of their product, by ``count`` sentinel ids."""
     variants = Variant.objects.filter(pk__in=id_sentinels(count))
     return Statement.of(
         variants.values(
-            *_VARIANT_FIELDS, *(f"product__{name}" for name in _PRODUCT_FIELDS)
+            *stored_columns(Variant), *stored_columns(Product, prefix="product__")
         ),
         using,
     )
@@ -443,15 +438,8 @@ def variants_by_id(*, ids: list[int]) -> dict[int, Variant]:
     swap = dict(zip(id_sentinels(len(ids)), ids, strict=True))
     variants = {}
     for row in statement.rows(using, swap=swap):
-        product = Product.from_db(
-            using,
-            _PRODUCT_ATTNAMES,
-            [row[f"product__{name}"] for name in _PRODUCT_FIELDS],
-        )
-        variant = Variant.from_db(
-            using, _VARIANT_ATTNAMES, [row[name] for name in _VARIANT_FIELDS]
-        )
-        variant.product = product
+        variant = from_row(Variant, row, using)
+        variant.product = from_row(Product, row, using, prefix="product__")
         variants[variant.pk] = variant
     return variants
 

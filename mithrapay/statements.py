@@ -163,6 +163,23 @@ def _shared_json(value, _expression, _connection):
     return None if value is None else _decoded_json(value)
 
 
+def stored_columns(model: type[Model], *, prefix: str = "") -> tuple[str, ...]:
+    """The ``.values()`` names of every stored field of ``model``, each
+    after ``prefix`` (``"product__"`` to read a related product's)."""
+    return tuple(prefix + field.name for field in model._meta.concrete_fields)
+
+
+def from_row(model: type[Model], row: dict, using: str, *, prefix: str = ""):
+    """The ``model`` instance the ORM would build from a row that holds
+    :func:`stored_columns` with that ``prefix``."""
+    fields = model._meta.concrete_fields
+    return model.from_db(
+        using,
+        [field.attname for field in fields],
+        [row[prefix + field.name] for field in fields],
+    )
+
+
 def saved_as(model: type[Model], field_name: str, value, using: str):
     """``value`` as the driver is given it for ``model.field_name`` (its
     ``get_db_prep_save``): the key or value of a swap for that column."""
@@ -203,7 +220,8 @@ def insert_all(objs: list[Model], *, using: str | None = None) -> list[Model]:
     marked saved, as ``bulk_create`` leaves it; like ``bulk_create``, no
     signal is sent. The first compile checks that the values this function
     gives the driver are the ones the ORM's compiler gave; where a shape
-    cannot be compiled, or a value is an expression, ``bulk_create`` runs.
+    cannot be compiled, an object has its primary key set or a value is an
+    expression, ``bulk_create`` runs.
     """
     if not objs:
         return objs
@@ -211,11 +229,10 @@ def insert_all(objs: list[Model], *, using: str | None = None) -> list[Model]:
     using = using or router.db_for_write(model)
     connection = connections[using]
     key = (model, using, len(objs))
-    if key not in _inserts:
-        return _compile_and_insert(key, objs)
-    insert = _inserts[key]
-    if insert is None:
+    insert = _inserts[key] if key in _inserts else _compiled_insert(key, objs)
+    if insert is None or any(obj.pk is not None for obj in objs):
         return model._default_manager.using(using).bulk_create(objs)
+
     params = []
     for obj in objs:
         obj._prepare_related_fields_for_save(operation_name="bulk_create")
@@ -227,26 +244,35 @@ def insert_all(objs: list[Model], *, using: str | None = None) -> list[Model]:
     with connection.cursor() as cursor:
         cursor.execute(insert.sql, params)
         rows = cursor.fetchall() if insert.returning else []
-    _saved(objs, rows, insert, using, connection)
+
+    for obj, row in zip(objs, rows, strict=bool(insert.returning)):
+        values = list(row)
+        for position, functions, expression in insert.converters:
+            for function in functions:
+                values[position] = function(values[position], expression, connection)
+        for field, value in zip(insert.returning, values, strict=True):
+            setattr(obj, field.attname, value)
+    for obj in objs:
+        obj._state.adding = False
+        obj._state.db = using
     return objs
 
 
-def _compile_and_insert(key: tuple, objs: list[Model]) -> list[Model]:
+def _compiled_insert(key: tuple, objs: list[Model]) -> _Insert | None:
+    """Compile ``key``'s INSERT from ``objs`` and keep it; None (kept too)
+    where ``bulk_create`` must serve the shape."""
     model, using, _rows = key
     connection = connections[using]
-    manager = model._default_manager.using(using)
     fields = tuple(
         field
         for field in model._meta.concrete_fields
         if not field.generated and not isinstance(field, AutoField)
     )
-    if (
-        not connection.features.can_return_rows_from_bulk_insert
-        or any(hasattr(field, "get_placeholder") for field in fields)
-        or any(obj.pk is not None for obj in objs)
+    _inserts[key] = None
+    if not connection.features.can_return_rows_from_bulk_insert or any(
+        hasattr(field, "get_placeholder") for field in fields
     ):
-        _inserts[key] = None
-        return manager.bulk_create(objs)
+        return None
     for obj in objs:
         obj._prepare_related_fields_for_save(operation_name="bulk_create")
     query = InsertQuery(model)
@@ -255,20 +281,18 @@ def _compile_and_insert(key: tuple, objs: list[Model]) -> list[Model]:
     compiler.returning_fields = model._meta.db_returning_fields
     statements = compiler.as_sql()
     # The compiler's pre_save has set every auto_now_add value on the objects;
-    # the values this module would give must be exactly the compiler's.
+    # the values insert_all gives must be exactly the compiler's.
     ours = [
         field.get_db_prep_save(getattr(obj, field.attname), connection=connection)
         for obj in objs
         for field in fields
     ]
     if len(statements) != 1 or list(statements[0][1]) != ours:
-        _inserts[key] = None
-        return manager.bulk_create(objs)
-    [(sql, params)] = statements
+        return None
     returning = tuple(model._meta.db_returning_fields)
     columns = [field.get_col(model._meta.db_table) for field in returning]
-    insert = _Insert(
-        sql,
+    _inserts[key] = _Insert(
+        statements[0][0],
         fields,
         returning,
         tuple(
@@ -278,25 +302,4 @@ def _compile_and_insert(key: tuple, objs: list[Model]) -> list[Model]:
             ).items()
         ),
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall() if returning else []
-    _saved(objs, rows, insert, using, connection)
-    _inserts[key] = insert
-    return objs
-
-
-def _saved(objs, rows, insert: _Insert, using: str, connection) -> None:
-    if insert.returning:
-        for obj, row in zip(objs, rows, strict=True):
-            values = list(row)
-            for position, functions, expression in insert.converters:
-                for function in functions:
-                    values[position] = function(
-                        values[position], expression, connection
-                    )
-            for field, value in zip(insert.returning, values, strict=True):
-                setattr(obj, field.attname, value)
-    for obj in objs:
-        obj._state.adding = False
-        obj._state.db = using
+    return _inserts[key]

@@ -111,15 +111,17 @@ class OrderViewSet(
             )
             return Response(body, status=status.HTTP_201_CREATED)
 
+        body = None
+
         def store_answer(order: Order) -> None:
             # In the order's transaction: the order and its stored answer
             # commit together, so a retry never finds one without the other.
-            idempotency.complete(
-                claim, status=status.HTTP_201_CREATED, body=order_data(order)
-            )
+            nonlocal body
+            body = order_data(order)
+            idempotency.complete(claim, status=status.HTTP_201_CREATED, body=body)
 
         try:
-            order = self._create(
+            self._create(
                 serializer.validated_data,
                 idempotency_key=claim,
                 on_placed=store_answer,
@@ -134,7 +136,7 @@ class OrderViewSet(
         except BaseException:
             idempotency.release(claim)
             raise
-        return Response(order_data(order), status=status.HTTP_201_CREATED)
+        return Response(body, status=status.HTTP_201_CREATED)
 
     def _create(self, data, *, idempotency_key=None, on_placed=None) -> Order:
         return services.order_create(

@@ -1,16 +1,13 @@
 import pytest
 
-from accounts import sms
 from orders import services as order_services
 from orders.tests.factories import VariantFactory, add_codes
 
 
 @pytest.fixture(autouse=True)
 def _sms_outbox(settings):
+    # The root conftest empties the outbox around every test.
     settings.SMS_BACKEND = "locmem"
-    sms.outbox.clear()
-    yield
-    sms.outbox.clear()
 
 
 @pytest.fixture
