@@ -155,8 +155,12 @@ def codes_withdrawn(*, code_ids: Iterable[int] | QuerySet) -> list[int]:
     return [pk for pk, status in held if status == DigitalCode.Status.VOID]
 
 
-def codes_available_exist(*, variant_id: int) -> bool:
-    return sellable_codes().filter(variant_id=variant_id).exists()
+def codes_available_exist(*, variant_id: int, using: str | None = None) -> bool:
+    """Whether ``variant_id`` has a sellable code, on database ``using``
+    (where the router reads codes by default)."""
+    using = using or router.db_for_read(DigitalCode)
+    swap = {ID_SENTINEL: variant_id, **date_swap(using, timezone.localdate())}
+    return bool(_sellable_code_statement(using).rows(using, swap=swap))
 
 
 @lru_cache(maxsize=4)
@@ -172,13 +176,11 @@ def variants_sold_out(*, variants: Iterable[Variant]) -> list[int]:
     a commit, which a replica may not have yet. One small ``EXISTS`` per code
     variant and one read for the shipped ones; an order has few lines."""
     variants = list(variants)
-    sellable = _sellable_code_statement(DEFAULT_DB_ALIAS)
-    today = date_swap(DEFAULT_DB_ALIAS, timezone.localdate())
     sold_out = [
         variant.pk
         for variant in variants
         if variant.fulfilment == Variant.Fulfilment.CODE
-        and not sellable.rows(DEFAULT_DB_ALIAS, swap={ID_SENTINEL: variant.pk, **today})
+        and not codes_available_exist(variant_id=variant.pk, using=DEFAULT_DB_ALIAS)
     ]
     shipped = [
         variant.pk
