@@ -91,20 +91,25 @@ bench: install-dev
 	command -v wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk; }
 	$(BIN)/python bench/bench_http.py $(BENCH_ARGS)
 
-# One order's cost in one process on the data `make bench` seeded: wall and
-# CPU time, then instructions per order under valgrind (callgrind counts the
-# Python process only and gives the same figure run after run).
-ORDER_COST_RUNS ?= 200
-.PHONY: bench-order-cost
-bench-order-cost: install-dev
+# One request's cost in one process on the data `make bench` seeded: wall and
+# CPU time, then instructions per request under valgrind (callgrind counts
+# the Python process only and gives the same figure run after run).
+# bench-order-cost places orders; bench-list-cost reads the uncached list.
+COST_RUNS ?= 200
+.PHONY: bench-order-cost bench-list-cost
+bench-order-cost: COST_ENDPOINT = orders
+bench-list-cost: COST_ENDPOINT = products
+bench-order-cost bench-list-cost: install-dev
 	$(BIN)/pip install --quiet -r requirements-mysql.txt
 	command -v valgrind >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq valgrind; }
-	$(BIN)/python bench/order_cost.py --orders 500
+	$(BIN)/python bench/request_cost.py --endpoint $(COST_ENDPOINT) --requests 500
 	@start=$$(valgrind --tool=callgrind --callgrind-out-file=/dev/null \
-		$(BIN)/python bench/order_cost.py --orders 0 2>&1 | awk '/Collected/ {print $$4}'); \
+		$(BIN)/python bench/request_cost.py --endpoint $(COST_ENDPOINT) --requests 0 2>&1 \
+		| awk '/Collected/ {print $$4}'); \
 	total=$$(valgrind --tool=callgrind --callgrind-out-file=/dev/null \
-		$(BIN)/python bench/order_cost.py --orders $(ORDER_COST_RUNS) 2>&1 | awk '/Collected/ {print $$4}'); \
-	echo "$$(( (total - start) / $(ORDER_COST_RUNS) )) instructions per order (callgrind, the Python process)"
+		$(BIN)/python bench/request_cost.py --endpoint $(COST_ENDPOINT) --requests $(COST_RUNS) 2>&1 \
+		| awk '/Collected/ {print $$4}'); \
+	echo "$$(( (total - start) / $(COST_RUNS) )) instructions per request to $(COST_ENDPOINT) (callgrind, the Python process)"
 
 # 100,000 codes through `manage.py import_codes`, on a throw-away database
 # beside the one DATABASE_URL names (set it to MariaDB for the real figure).

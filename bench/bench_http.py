@@ -144,7 +144,7 @@ def empty_tables() -> None:
 def seed_catalog() -> list[int]:
     """Categories, 1,000 products, 3,000 variants and 100,000 codes; returns
     the ids of the code variants."""
-    from catalog import code_files, vault
+    from catalog import code_files, services, vault
     from catalog.models import Category, DigitalCode, Product, Variant
 
     roots = Category.objects.bulk_create(
@@ -177,6 +177,8 @@ def seed_catalog() -> list[int]:
         for position, region in enumerate(("US", "DE", "TR")):
             variants.append(_variant(product, position, region))
     variants = Variant.objects.bulk_create(variants, batch_size=1000)
+    # bulk_create sends no signals: every product is listed here at once.
+    services.products_relist(products=Product.objects.all())
     code_variants = [v for v in variants if v.fulfilment == Variant.Fulfilment.CODE]
 
     fernet = vault.fernet()

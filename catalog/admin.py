@@ -136,11 +136,22 @@ class VariantInline(admin.TabularInline):
 
 @admin.register(Product)
 class ProductAdmin(CatalogEditMixin, admin.ModelAdmin):
-    list_display = ("name", "kind", "brand", "category", "is_active", "updated_at")
-    list_filter = ("kind", "brand", "category", "is_active")
+    list_display = (
+        "name",
+        "kind",
+        "brand",
+        "category",
+        "is_active",
+        "listed",
+        "updated_at",
+    )
+    list_filter = ("kind", "brand", "category", "is_active", "listed")
     list_select_related = ("category",)
     search_fields = ("name", "brand", "slug", "variants__sku")
     prepopulated_fields = {"slug": ("name",)}
+    # Whether customers see it in the product list: worked out from the
+    # product, its category and its variants whenever one of them is saved.
+    readonly_fields = ("listed",)
     inlines = [VariantInline]
     date_hierarchy = "created_at"
 

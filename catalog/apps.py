@@ -36,3 +36,8 @@ class CatalogConfig(AppConfig):
             "catalog.view_codereveal",
         ],
     }
+
+    def ready(self):
+        from catalog import signals
+
+        signals.connect()

@@ -74,6 +74,21 @@ class Product(models.Model):
     description = models.TextField(_("description"), blank=True)
     image = models.ImageField(_("image"), upload_to="products/", blank=True)
     is_active = models.BooleanField(_("active"), default=True)
+    # Derived, never edited: the product is active, so are its category and
+    # the category's parent and grandparent, and it has an active variant.
+    # Kept by catalog.signals after every save or delete of a category,
+    # product or variant (catalog.services.products_relist), so the public
+    # list reads and counts one indexed column instead of working the rule
+    # out over every product and variant on each request.
+    listed = models.BooleanField(
+        _("listed"),
+        default=False,
+        editable=False,
+        help_text=_(
+            "Shown in the public product list: the product and its categories "
+            "are active and it has an active variant."
+        ),
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -86,14 +101,14 @@ class Product(models.Model):
             # The public list: walked in name or creation order up to the
             # page's end, and counted from the index alone.
             models.Index(
-                fields=["is_active", "name", "id"], name="product_listing_by_name"
+                fields=["listed", "name", "id"], name="product_listing_by_name"
             ),
             models.Index(
-                fields=["is_active", "created_at", "id"],
+                fields=["listed", "created_at", "id"],
                 name="product_listing_by_newest",
             ),
             models.Index(
-                fields=["is_active", "category"], name="product_listing_by_category"
+                fields=["listed", "category"], name="product_listing_by_category"
             ),
         ]
 

@@ -203,6 +203,19 @@ def _with_variants(products: QuerySet[Product], variants: QuerySet[Variant]):
     )
 
 
+def listable_q() -> Q:
+    """Products the public list shows: active, in an active category (see
+    :func:`active_category_q`), with at least one active variant. Stored per
+    product as ``Product.listed`` (``services.products_relist``)."""
+    categories = Category.objects.filter(active_category_q())
+    active_variant = Variant.objects.filter(product_id=OuterRef("pk"), is_active=True)
+    return (
+        Q(is_active=True)
+        & Q(category_id__in=categories.values("pk"))
+        & Q(Exists(active_variant))
+    )
+
+
 def _matching(
     filters: ProductFilters,
     *,
@@ -211,29 +224,31 @@ def _matching(
 ) -> tuple[QuerySet[Product], QuerySet[Variant]]:
     """The products ``filters`` select, in their order, and the variants of
     theirs to list. ``check_each_product`` words the matching-variant
-    condition so that MariaDB looks it up for each product it reads (a page
-    read in index order reads a page and stops) instead of first collecting
-    the products of every matching variant (best when counting them all)."""
-    variants = variants_listed(today=today).filter(_variant_q(filters))
-    of_product = variants.filter(product_id=OuterRef("pk"))
-    # The category conditions as ``IN`` subqueries rather than joins: MariaDB
-    # then walks the products in the (is_active, name, id) index and stops
-    # at the page's end, instead of sorting every product of every category.
-    categories = Category.objects.filter(active_category_q())
+    condition, when a variant filter asks for one, so that MariaDB looks it
+    up for each product it reads (a page read in index order reads a page
+    and stops) instead of first collecting the products of every matching
+    variant (best when counting them all)."""
+    variant_q = _variant_q(filters)
+    variants = variants_listed(today=today).filter(variant_q)
+    # ``listed`` holds the rule for active products, categories and
+    # variants; only the filters are worked out here.
+    products = Product.objects.filter(listed=True)
     if filters.category_id is not None:
-        categories = categories.filter(
+        # An ``IN`` subquery rather than a join: MariaDB then walks the
+        # products in the (listed, name, id) index and stops at the page's
+        # end, instead of sorting every product of the categories.
+        categories = Category.objects.filter(
             Q(pk=filters.category_id)
             | Q(parent_id=filters.category_id)
             | Q(parent__parent_id=filters.category_id)
         )
-    products = Product.objects.filter(
-        is_active=True, category_id__in=categories.values("pk")
-    )
-    if check_each_product:
+        products = products.filter(category_id__in=categories.values("pk"))
+    of_product = variants.filter(product_id=OuterRef("pk"))
+    if variant_q and check_each_product:
         # A comparison, not a bare EXISTS, which MariaDB turns into a
         # semi-join and materialises over every variant.
         products = products.filter(Exact(Exists(of_product), Value(True)))
-    else:
+    elif variant_q:
         products = products.filter(Exists(of_product))
     if filters.kind:
         products = products.filter(kind=filters.kind)
@@ -374,10 +389,11 @@ class ProductRows:
     def __init__(self, *, filters: ProductFilters):
         self.filters = filters
         self.using = router.db_for_read(Product)
+        self.today = _today_swap(self.using)
 
     def count(self) -> int:
         count, _page = _list_statements(self.using, self.filters)
-        return count.rows(self.using, swap=_today_swap(self.using))[0]["n"]
+        return count.rows(self.using, swap=self.today)[0]["n"]
 
     def __getitem__(self, window: slice) -> list[dict]:
         start, stop = window.start or 0, window.stop
@@ -389,9 +405,9 @@ class ProductRows:
             self.using,
             extra_sql=" LIMIT %s OFFSET %s",
             extra_params=(limit, start),
-            swap=_today_swap(self.using),
+            swap=self.today,
         )
-        return _with_variant_rows(rows, self.using, self.filters)
+        return _with_variant_rows(rows, self.using, self.filters, today=self.today)
 
 
 def _today_swap(using: str) -> dict:
@@ -401,13 +417,19 @@ def _today_swap(using: str) -> dict:
 
 
 def _with_variant_rows(
-    rows: list[dict], using: str, filters: ProductFilters | None
+    rows: list[dict],
+    using: str,
+    filters: ProductFilters | None,
+    *,
+    today: dict | None = None,
 ) -> list[dict]:
+    """``rows`` with their variants; ``today`` is :func:`_today_swap`'s
+    answer when the caller has it already."""
     by_product = {row["id"]: [] for row in rows}
     if by_product:
         statement = _variants_statement(using, filters, len(by_product))
         swap = dict(zip(id_sentinels(len(by_product)), by_product, strict=True))
-        swap.update(_today_swap(using))
+        swap.update(today or _today_swap(using))
         for variant in statement.rows(using, swap=swap):
             by_product[variant["product_id"]].append(variant)
     for row in rows:

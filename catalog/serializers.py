@@ -1,3 +1,5 @@
+from datetime import tzinfo
+
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
@@ -137,8 +139,9 @@ class StaffProductSerializer(ProductSerializer):
 _IMAGE_STORAGE = Product._meta.get_field("image").storage
 
 
-def product_data(row: dict) -> dict:
-    """One product row (with its ``variants`` rows) as customers see it."""
+def product_data(row: dict, *, zone: tzinfo | None = None) -> dict:
+    """One product row (with its ``variants`` rows) as customers see it;
+    times in ``zone``, the active time zone by default."""
     money = money_text
     currency = settings.SHOP_CURRENCY
     image = row["image"]
@@ -155,7 +158,7 @@ def product_data(row: dict) -> dict:
             "name": row["category_name"],
             "slug": row["category_slug"],
         },
-        "created_at": time_text(row["created_at"]),
+        "created_at": time_text(row["created_at"], zone),
         "variants": [
             {
                 "id": variant["id"],

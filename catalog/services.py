@@ -3,7 +3,11 @@ key rotation, voiding codes, and the catalog version that keys cached
 responses.
 
 Every write that changes what the public catalog shows ends with
-:func:`catalog_version_bump`, called explicitly (no signals).
+:func:`catalog_version_bump`, called explicitly (no signals). The one
+exception is ``Product.listed``, derived data that must hold after every
+write whatever made it (a service, the admin, a cascade, a test's factory):
+``catalog.signals`` calls :func:`products_relist` after each save and delete
+that can change it.
 """
 
 import logging
@@ -14,7 +18,7 @@ from decimal import Decimal
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Case, F, Q, QuerySet, Value, When
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
@@ -38,6 +42,7 @@ from catalog.selectors import (
     CATALOG_VERSION_KEY,
     CodeSecrets,
     code_secrets,
+    listable_q,
     new_catalog_version,
     variants_with_stock_level,
 )
@@ -84,6 +89,33 @@ def _bump_now() -> None:
 
 
 # --- Categories, products and variants ----------------------------------------
+
+
+def products_relist(*, products: QuerySet[Product]) -> None:
+    """Work ``Product.listed`` out again for ``products`` (a queryset with no
+    joins) from their current rows, their category's and their variants'."""
+    with transaction.atomic():
+        # Locked in id order first, and the rule read in a statement of its
+        # own after the locks: two writes that each deactivate one of a
+        # product's last two active variants then relist it one after the
+        # other, the second seeing the first's commit. Each would otherwise
+        # see the other's variant still active and leave the product listed
+        # with neither.
+        ids = list(
+            products.select_for_update().order_by("pk").values_list("pk", flat=True)
+        )
+        if ids:
+            Product.objects.filter(pk__in=ids).update(
+                listed=Case(When(listable_q(), then=Value(True)), default=Value(False))
+            )
+
+
+def category_products(*, category_id: int) -> QuerySet[Product]:
+    """The products of a category and of the categories under it."""
+    subtree = Category.objects.filter(
+        Q(pk=category_id) | Q(parent_id=category_id) | Q(parent__parent_id=category_id)
+    ).values_list("pk", flat=True)
+    return Product.objects.filter(category_id__in=list(subtree))
 
 
 def _slug(value: str, text: str) -> str:

@@ -3,6 +3,7 @@ from http import HTTPStatus
 
 from django.conf import settings
 from django.http import Http404
+from django.utils import timezone
 from drf_spectacular.utils import (
     OpenApiParameter,
     extend_schema,
@@ -134,7 +135,10 @@ class ProductViewSet(viewsets.GenericViewSet):
     def _list(self, request):
         filters = ProductQuerySerializer.filters_for(request.query_params)
         page = self.paginate_queryset(selectors.ProductRows(filters=filters))
-        return self.get_paginated_response([product_data(row) for row in page])
+        zone = timezone.get_current_timezone()
+        return self.get_paginated_response(
+            [product_data(row, zone=zone) for row in page]
+        )
 
     def retrieve(self, request, key: str):
         return self.response_cache.serve(

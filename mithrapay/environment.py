@@ -162,6 +162,9 @@ def database_config(url: str, *, sqlite_path: Path, conn_max_age: int) -> dict:
         raise SettingsError(f"DATABASE_URL is not a database URL ({exc})") from None
     engine = config.get("ENGINE", "")
     if engine == "django.db.backends.mysql":
+        # Django's MySQL backend with a health check at most once a second
+        # per connection (mithrapay/db/mysql/base.py).
+        config["ENGINE"] = "mithrapay.db.mysql"
         config["OPTIONS"] = {
             "charset": "utf8mb4",
             "init_command": (

@@ -1,7 +1,7 @@
 """Serializer building blocks shared by the apps."""
 
 import copy
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from decimal import Decimal
 
 from django.utils import timezone
@@ -17,12 +17,13 @@ def money_text(value: Decimal) -> str:
     return f"{value:.2f}"
 
 
-def time_text(value: datetime | None) -> str | None:
-    """``DateTimeField``'s ISO 8601 string: the aware time in the active time
-    zone, UTC written as "Z"."""
+def time_text(value: datetime | None, zone: tzinfo | None = None) -> str | None:
+    """``DateTimeField``'s ISO 8601 string: the aware time in ``zone``, the
+    active time zone by default (a caller writing many times looks it up
+    once), UTC written as "Z"."""
     if value is None:
         return None
-    text = value.astimezone(timezone.get_current_timezone()).isoformat()
+    text = value.astimezone(zone or timezone.get_current_timezone()).isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 

@@ -483,6 +483,35 @@ def test_a_variant_added_inline_is_created_by_the_variant_service(manager_browse
     )
 
 
+def test_deactivating_a_products_last_variant_inline_takes_it_off_the_list(
+    manager_browser,
+):
+    variant = VariantFactory()
+    url = _product_url(variant.product)
+    page = manager_browser.get(url)
+    assert page.context["adminform"].form.instance.listed
+    data = _as_loaded(page)
+    del data["variants-0-is_active"]
+
+    response = manager_browser.post(url, data)
+
+    assert response.status_code == HTTPStatus.FOUND
+    assert not Variant.objects.get(pk=variant.pk).is_active
+    assert not Product.objects.get(pk=variant.product_id).listed
+
+
+def test_deleting_a_products_last_variant_inline_takes_it_off_the_list(admin_client):
+    variant = VariantFactory()
+    url = _product_url(variant.product)
+    data = _as_loaded(admin_client.get(url))
+
+    response = admin_client.post(url, {**data, "variants-0-DELETE": "on"})
+
+    assert response.status_code == HTTPStatus.FOUND
+    assert not Variant.objects.filter(pk=variant.pk).exists()
+    assert not Product.objects.get(pk=variant.product_id).listed
+
+
 def test_a_product_kind_its_variants_do_not_fit_is_refused_in_the_admin(
     manager_browser,
 ):

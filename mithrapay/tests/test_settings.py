@@ -54,7 +54,7 @@ def test_legacy_db_variables_make_a_mariadb_url(clean_env):
     url = environment.database_url(reader())
     config = environment.database_config(url, sqlite_path=Path("x"), conn_max_age=0)
 
-    assert config["ENGINE"] == "django.db.backends.mysql"
+    assert config["ENGINE"] == "mithrapay.db.mysql"
     assert (config["HOST"], config["PORT"]) == ("db.internal", 3307)
     assert (config["USER"], config["PASSWORD"]) == ("shop", "p@ss:word/1")
     assert config["NAME"] == "mithrapay"

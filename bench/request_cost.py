@@ -1,14 +1,17 @@
-"""What one ``POST /orders/`` costs in one process, with nothing else running.
+"""What one request costs in one process, with nothing else running.
 
-    .venv/bin/python bench/order_cost.py --orders 500
+    .venv/bin/python bench/request_cost.py --endpoint orders --requests 500
     make bench-order-cost      # the same under valgrind: instructions per order
+    make bench-list-cost       # uncached GET /products/, the same way
 
 Runs on the database ``make bench`` seeded (``mithrapay_bench``, production
 settings, the same environment as bench_http.py) and calls Django's WSGI
-handler directly, with a customer's token and a fresh Idempotency-Key per
-order, as the HTTP benchmark's load does. It prints the wall time and the
-Python process's CPU time per order, and the MariaDB server's CPU time per
-order when the server runs on this machine.
+handler directly, as the HTTP benchmark's loads do: ``orders`` places an
+order with a customer's token and a fresh Idempotency-Key per request;
+``products`` reads the first page of the product list with the response
+cache off. It prints the wall time and the Python process's CPU time per
+request, and the MariaDB server's CPU time per request when the server runs
+on this machine.
 
 Wall and CPU times on a shared machine drift by a third between minutes;
 the instruction count ``make bench-order-cost`` prints (callgrind, the
@@ -17,6 +20,7 @@ compare two versions of the code by.
 """
 
 import argparse
+import cProfile
 import io
 import json
 import logging
@@ -33,6 +37,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import bench_http
 
 WARM_UP = 20
+SERVER = {
+    "SERVER_NAME": "127.0.0.1",
+    "SERVER_PORT": "8000",
+    "SERVER_PROTOCOL": "HTTP/1.1",
+    "HTTP_HOST": "127.0.0.1",
+    "REMOTE_ADDR": "127.0.0.1",
+    "wsgi.url_scheme": "http",
+    "wsgi.version": (1, 0),
+    "wsgi.multithread": False,
+    "wsgi.multiprocess": True,
+    "wsgi.run_once": False,
+}
 
 
 def _server_cpu_seconds() -> float | None:
@@ -46,10 +62,18 @@ def _server_cpu_seconds() -> float | None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--orders", type=int, default=500)
+    parser.add_argument("--endpoint", choices=("orders", "products"), default="orders")
+    parser.add_argument("--requests", type=int, default=500)
+    parser.add_argument(
+        "--profile",
+        metavar="FILE",
+        help="record the measured requests with cProfile (CPU clock) into FILE",
+    )
     args = parser.parse_args()
 
     os.environ.update(bench_http.bench_environment(workers=1))
+    if args.endpoint == "products":
+        os.environ["RESPONSE_CACHE_ENABLED"] = "false"
     import django
 
     django.setup()
@@ -60,50 +84,57 @@ def main() -> None:
     nonce = uuid.uuid4().hex[:8]
     logging.disable(logging.INFO)
 
-    def order(n: int) -> None:
+    def environ(n: int) -> dict:
+        if args.endpoint == "products":
+            return {
+                "REQUEST_METHOD": "GET",
+                "PATH_INFO": "/products/",
+                "wsgi.input": io.BytesIO(),
+            }
         body = json.dumps(
             {"items": [{"variant": variants[n % len(variants)], "quantity": 1}]}
         ).encode()
-        environ = {
+        return {
             "REQUEST_METHOD": "POST",
             "PATH_INFO": "/orders/",
-            "SERVER_NAME": "127.0.0.1",
-            "SERVER_PORT": "8000",
-            "SERVER_PROTOCOL": "HTTP/1.1",
-            "HTTP_HOST": "127.0.0.1",
-            "REMOTE_ADDR": "127.0.0.1",
             "CONTENT_TYPE": "application/json",
             "CONTENT_LENGTH": str(len(body)),
             "HTTP_AUTHORIZATION": "Bearer " + tokens[n % len(tokens)],
             "HTTP_IDEMPOTENCY_KEY": f"{nonce}-{n}",
             "wsgi.input": io.BytesIO(body),
-            "wsgi.errors": sys.stderr,
-            "wsgi.url_scheme": "http",
-            "wsgi.version": (1, 0),
-            "wsgi.multithread": False,
-            "wsgi.multiprocess": True,
-            "wsgi.run_once": False,
         }
+
+    expected = "200" if args.endpoint == "products" else "201"
+
+    def request(n: int) -> None:
         statuses = []
-        b"".join(application(environ, lambda status, *_: statuses.append(status)))
-        if not statuses[0].startswith("201"):
-            bench_http._fail(f"order {n} answered {statuses[0]}")
+        served = {**SERVER, "wsgi.errors": sys.stderr, **environ(n)}
+        b"".join(application(served, lambda status, *_: statuses.append(status)))
+        if not statuses[0].startswith(expected):
+            bench_http._fail(f"request {n} answered {statuses[0]}")
 
     for n in range(WARM_UP):
-        order(n)
-    if args.orders <= 0:
+        request(n)
+    if args.requests <= 0:
         return
+    profile = cProfile.Profile(time.process_time) if args.profile else None
     server_before = _server_cpu_seconds()
     wall, cpu = time.perf_counter(), time.process_time()
-    for n in range(WARM_UP, WARM_UP + args.orders):
-        order(n)
+    if profile:
+        profile.enable()
+    for n in range(WARM_UP, WARM_UP + args.requests):
+        request(n)
+    if profile:
+        profile.disable()
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    each = 1000 / args.orders
+    if profile:
+        profile.dump_stats(args.profile)
+    each = 1000 / args.requests
     figures = f"wall {wall * each:.2f} ms, Python CPU {cpu * each:.2f} ms"
     if server_before is not None:
         server = _server_cpu_seconds() - server_before
         figures += f", MariaDB CPU {server * each:.2f} ms"
-    print(f"{args.orders} orders: {figures} per order")
+    print(f"{args.requests} requests to {args.endpoint}: {figures} per request")
 
 
 if __name__ == "__main__":
