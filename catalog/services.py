@@ -92,8 +92,9 @@ def _bump_now() -> None:
 
 
 def products_relist(*, products: QuerySet[Product]) -> None:
-    """Work ``Product.listed`` out again for ``products`` (a queryset with no
-    joins) from their current rows, their category's and their variants'."""
+    """Work ``Product.listed`` out again for ``products`` from their current
+    rows, their category's and their variants'. ``products`` filters on the
+    product's own columns: a join would lock the joined rows too."""
     with transaction.atomic():
         # Locked in id order first, and the rule read in a statement of its
         # own after the locks: two writes that each deactivate one of a

@@ -1,10 +1,11 @@
 """Keeps ``Product.listed`` true to its rule (``selectors.listable_q``) after
 every save and delete of a category, product or variant, whichever code
 path makes it. A save that names its ``update_fields`` relists only when
-one of them is part of the rule, so an order's stock update or an edit of a
-name costs nothing more. ``QuerySet.update()`` and ``bulk_create()`` send no
-signals: code that changes the rule's fields through them calls
-``services.products_relist`` itself."""
+one of them is part of the rule, so an edit of a name or a price costs
+nothing more. ``QuerySet.update()`` and ``bulk_create()`` send no signals
+(an order's stock update is one, and changes nothing here): code that
+changes the rule's fields through them calls ``services.products_relist``
+itself."""
 
 from django.db.models.signals import post_delete, post_save, pre_save
 
