@@ -72,6 +72,19 @@ def _empty_outbox():
     sms.outbox.clear()
 
 
+@pytest.fixture(autouse=True)
+def _celery_join_flag():
+    """Eager Celery tasks (texts, emails) run inside the race tests' threads.
+    Each eager run saves, sets and restores one process-wide flag ("inside a
+    task") without a lock, so runs in parallel threads can leave it set, and
+    a later ``result.get()`` anywhere in the process would refuse to run;
+    the flag is put back after every test."""
+    from celery.result import allow_join_result
+
+    with allow_join_result():
+        yield
+
+
 def _clear_cache():
     if hasattr(cache, "delete_pattern"):
         # Only this project's test keys, never the rest of a shared Redis.

@@ -9,7 +9,6 @@ from collections import Counter
 from http import HTTPStatus
 
 import pytest
-from celery.result import allow_join_result
 from django.db import connection, transaction
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.token_blacklist.models import (
@@ -30,17 +29,6 @@ pytestmark = [
 
 PHONE = "+989121234567"
 NEW_PASSWORD = "a-brand-new-passphrase"
-
-
-@pytest.fixture(autouse=True)
-def _celery_join_flag():
-    """Texts are sent by eager Celery tasks inside the threads. Each eager run
-    saves, sets and restores one process-wide flag ("inside a task") without
-    a lock, so runs in parallel threads can leave it set, and a later
-    ``result.get()`` anywhere in the process would refuse to run; the flag is
-    put back after each test."""
-    with allow_join_result():
-        yield
 
 
 def _statuses(answers) -> Counter:
