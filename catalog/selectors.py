@@ -117,6 +117,13 @@ def category_tree() -> list[dict]:
     return roots
 
 
+def category_subtree_q(category_id: int) -> Q:
+    """A category and the categories under it (three levels at most)."""
+    return (
+        Q(pk=category_id) | Q(parent_id=category_id) | Q(parent__parent_id=category_id)
+    )
+
+
 def category_id_for_slug(*, slug: str) -> int | None:
     return (
         Category.objects.filter(active_category_q(), slug=slug)
@@ -237,11 +244,7 @@ def _matching(
         # An ``IN`` subquery rather than a join: MariaDB then walks the
         # products in the (listed, name, id) index and stops at the page's
         # end, instead of sorting every product of the categories.
-        categories = Category.objects.filter(
-            Q(pk=filters.category_id)
-            | Q(parent_id=filters.category_id)
-            | Q(parent__parent_id=filters.category_id)
-        )
+        categories = Category.objects.filter(category_subtree_q(filters.category_id))
         products = products.filter(category_id__in=categories.values("pk"))
     of_product = variants.filter(product_id=OuterRef("pk"))
     if variant_q and check_each_product:

@@ -18,7 +18,7 @@ from decimal import Decimal
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Case, F, Q, QuerySet, Value, When
+from django.db.models import Case, F, QuerySet, Value, When
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
@@ -41,6 +41,7 @@ from catalog.models import (
 from catalog.selectors import (
     CATALOG_VERSION_KEY,
     CodeSecrets,
+    category_subtree_q,
     code_secrets,
     listable_q,
     new_catalog_version,
@@ -113,10 +114,12 @@ def products_relist(*, products: QuerySet[Product]) -> None:
 
 def category_products(*, category_id: int) -> QuerySet[Product]:
     """The products of a category and of the categories under it."""
-    subtree = Category.objects.filter(
-        Q(pk=category_id) | Q(parent_id=category_id) | Q(parent__parent_id=category_id)
-    ).values_list("pk", flat=True)
-    return Product.objects.filter(category_id__in=list(subtree))
+    # The ids first: a subquery would have the caller's locking read lock
+    # the category rows too.
+    subtree = Category.objects.filter(category_subtree_q(category_id))
+    return Product.objects.filter(
+        category_id__in=list(subtree.values_list("pk", flat=True))
+    )
 
 
 def _slug(value: str, text: str) -> str:
