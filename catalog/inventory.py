@@ -48,51 +48,39 @@ class OutOfStock(Conflict):
 
 
 @lru_cache(maxsize=STATEMENTS_KEPT)
-def _available_codes_statement(using: str, *, expiring: bool, limit: int) -> Statement:
-    """Lock up to ``limit`` available codes of one variant (a sentinel id):
-    those with an expiry not before a sentinel date, soonest first, or
-    those without one.
+def _available_codes_statement(using: str, *, limit: int) -> Statement:
+    """Lock up to ``limit`` sellable codes of one variant (a sentinel id) on
+    a sentinel date: soonest use-by first, so codes without an expiry last.
 
-    ``SKIP LOCKED`` (MariaDB 10.6+) lets concurrent buyers take different
-    codes instead of queueing on the same first rows. SQLite has no row
-    locks: it serialises writers, so a plain select is correct there.
+    The ``(variant, status, use_by, id)`` index gives the rows in that order,
+    so the read stops at the ``LIMIT`` and locks only the rows it returns; a
+    locking read that sorted would lock every matching row first, and one
+    buyer would hold the whole pool. ``SKIP LOCKED`` (MariaDB 10.6+) lets
+    concurrent buyers take different codes instead of queueing on the same
+    first rows. SQLite has no row locks: it serialises writers, so a plain
+    select is correct there.
     """
     codes = DigitalCode.objects.filter(
-        variant_id=ID_SENTINEL, status=DigitalCode.Status.AVAILABLE
-    )
-    if expiring:
-        codes = codes.filter(expires_at__gte=DATE_SENTINEL).order_by("expires_at", "id")
-    else:
-        codes = codes.filter(expires_at__isnull=True).order_by("id")
+        unexpired(today=DATE_SENTINEL),
+        variant_id=ID_SENTINEL,
+        status=DigitalCode.Status.AVAILABLE,
+    ).order_by("use_by", "id")
     skip_locked = connections[using].features.has_select_for_update_skip_locked
     codes = codes.select_for_update(skip_locked=skip_locked)
     return Statement.of(codes.values("id")[:limit], using)
 
 
-def _lock_available(variant_id: int, *, expiring: bool, limit: int) -> list[int]:
-    using = router.db_for_write(DigitalCode)
-    statement = _available_codes_statement(using, expiring=expiring, limit=limit)
-    swap = {ID_SENTINEL: variant_id, **date_swap(using, timezone.localdate())}
-    return [row["id"] for row in statement.rows(using, swap=swap)]
-
-
 def codes_reserve(*, variant: Variant, quantity: int) -> list[int]:
     """Reserve ``quantity`` available, unexpired codes of ``variant``;
     soonest expiry first, codes without an expiry last. Returns their ids,
-    or raises :class:`OutOfStock` having reserved nothing.
-
-    Two index-ordered reads instead of one ``ORDER BY expires_at IS NULL``:
-    that expression forces a filesort, and a locking read that sorts locks
-    every matching row before the LIMIT applies, so one buyer would hold the
-    whole pool and concurrent buyers, skipping locked rows, would see none.
-    """
-    ids = _lock_available(variant.pk, expiring=True, limit=quantity)
-    if len(ids) < quantity:
-        ids += _lock_available(variant.pk, expiring=False, limit=quantity - len(ids))
+    or raises :class:`OutOfStock` having reserved nothing."""
+    using = router.db_for_write(DigitalCode)
+    statement = _available_codes_statement(using, limit=quantity)
+    swap = {ID_SENTINEL: variant.pk, **date_swap(using, timezone.localdate())}
+    ids = [row["id"] for row in statement.rows(using, swap=swap)]
     if len(ids) < quantity:
         raise OutOfStock(variant_id=variant.pk, sku=variant.sku)
 
-    using = router.db_for_write(DigitalCode)
     swap = dict(zip(id_sentinels(len(ids)), ids, strict=True))
     swap[saved_as(DigitalCode, "reserved_at", TIME_SENTINEL, using)] = saved_as(
         DigitalCode, "reserved_at", timezone.now(), using
@@ -166,8 +154,10 @@ def codes_available_exist(*, variant_id: int, using: str | None = None) -> bool:
 @lru_cache(maxsize=4)
 def _sellable_code_statement(using: str) -> Statement:
     """One sellable code of a variant (a sentinel id), on a sentinel date."""
+    # No ORDER BY: any one code answers, and the model's default ordering
+    # by id would make the database walk the primary key or sort the pool.
     codes = sellable_codes(today=DATE_SENTINEL).filter(variant_id=ID_SENTINEL)
-    return Statement.of(codes.values("id")[:1], using)
+    return Statement.of(codes.order_by().values("id")[:1], using)
 
 
 def variants_sold_out(*, variants: Iterable[Variant]) -> list[int]:

@@ -1,10 +1,12 @@
+import datetime
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import Q, Value
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 from catalog import customer_fields
@@ -256,6 +258,10 @@ class CodeBatch(models.Model):
         return f"#{self.pk} {self.variant.sku} ({self.imported_count})"
 
 
+# The use-by date of a code without an expiry: after every real one.
+NEVER_EXPIRES = datetime.date(9999, 12, 31)
+
+
 class DigitalCode(models.Model):
     """One code of the pool, encrypted at rest (see ``catalog.vault``).
 
@@ -296,6 +302,16 @@ class DigitalCode(models.Model):
         _("status"), max_length=10, choices=Status.choices, default=Status.AVAILABLE
     )
     expires_at = models.DateField(_("expires on"), null=True, blank=True)
+    # The allocation order in one column the database keeps: the printed
+    # expiry, or the last date there is for a code that never expires. One
+    # index range then finds a variant's sellable codes soonest expiry first
+    # and the ones without an expiry last, with no sort.
+    use_by = models.GeneratedField(
+        verbose_name=_("use by"),
+        expression=Coalesce("expires_at", Value(NEVER_EXPIRES)),
+        output_field=models.DateField(),
+        db_persist=True,
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     reserved_at = models.DateTimeField(_("reserved at"), null=True, blank=True)
     sold_at = models.DateTimeField(_("sold at"), null=True, blank=True)
@@ -305,8 +321,8 @@ class DigitalCode(models.Model):
         verbose_name_plural = _("digital codes")
         ordering = ("id",)
         indexes = [
-            # Allocation: the available codes of a variant, soonest expiry first.
-            models.Index(fields=["variant", "status", "expires_at", "id"]),
+            # Allocation: the available codes of a variant, soonest use-by first.
+            models.Index(fields=["variant", "status", "use_by", "id"]),
         ]
         permissions = [("reveal_code", _("Can reveal a full code"))]
 

@@ -137,10 +137,12 @@ def category_id_for_slug(*, slug: str) -> int | None:
 
 def unexpired(*, today: datetime.date | None = None) -> Q:
     """Codes whose printed expiry, if any, is not before ``today`` (the
-    shop's date by default): a code is still good on the day it expires."""
+    shop's date by default): a code is still good on the day it expires.
+    Through ``use_by``, where a code without an expiry comes after every
+    date, so the test is one range of the allocation index."""
     if today is None:
         today = timezone.localdate()
-    return Q(expires_at__isnull=True) | Q(expires_at__gte=today)
+    return Q(use_by__gte=today)
 
 
 def sellable_codes(*, today: datetime.date | None = None) -> QuerySet[DigitalCode]:
@@ -156,7 +158,7 @@ def in_stock_expression(*, today: datetime.date | None = None) -> Case:
     always (manual activation).
 
     An ``EXISTS`` stops at the first such code through the
-    (variant, status, expires_at, …) index, so it costs the same for a pool
+    (variant, status, use_by, …) index, so it costs the same for a pool
     of ten codes or a million, and no counter row is updated by every order.
     """
     available = sellable_codes(today=today).filter(variant_id=OuterRef("pk"))

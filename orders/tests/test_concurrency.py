@@ -286,3 +286,43 @@ def test_a_locked_code_is_skipped_not_waited_for():
     taken, seconds = outcome
     assert taken == [second.pk]
     assert seconds < 2
+
+
+def test_a_checkout_locks_only_the_codes_it_takes():
+    """While one checkout holds its code, every other code of the variant,
+    dated or not, can still be locked at once from another connection."""
+    variant = VariantFactory()
+    [first] = add_codes(variant, 1, expires_at=date(2030, 1, 1))
+    others = add_codes(variant, 1, expires_at=date(2031, 1, 1)) + add_codes(variant, 2)
+    holding = threading.Event()
+    let_go = threading.Event()
+    held: list[int] = []
+
+    def hold_the_first_code():
+        try:
+            with transaction.atomic():
+                held.extend(inventory.codes_reserve(variant=variant, quantity=1))
+                holding.set()
+                let_go.wait(timeout=30)
+        finally:
+            connection.close()
+
+    def lock_each(codes):
+        free = []
+        with transaction.atomic():
+            for code in codes:
+                locked = DigitalCode.objects.select_for_update(nowait=True)
+                free.append(locked.filter(pk=code.pk).values_list("pk", flat=True)[0])
+        return free
+
+    holder = threading.Thread(target=hold_the_first_code)
+    holder.start()
+    assert holding.wait(timeout=10)
+    try:
+        [outcome] = run_together(lock_each, [others])
+    finally:
+        let_go.set()
+        holder.join(timeout=30)
+
+    assert held == [first.pk]
+    assert outcome == [code.pk for code in others], outcome
