@@ -17,6 +17,8 @@ from constance import config
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, router, transaction
+from django.db.models import Count, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -220,17 +222,28 @@ def order_create(
     return order
 
 
-# The two reads that open every checkout, compiled once (mithrapay.statements).
 @lru_cache(maxsize=4)
 def _customer_lock_statement(using: str) -> Statement:
-    customer = User.objects.select_for_update().filter(pk=ID_SENTINEL)
-    return Statement.of(customer.values("pk"), using)
+    """Lock the customer's row (a sentinel id) and count their unpaid orders,
+    in one round trip, compiled once (mithrapay.statements).
 
-
-@lru_cache(maxsize=4)
-def _pending_count_statement(using: str) -> Statement:
-    pending = Order.objects.filter(user_id=ID_SENTINEL, status=Status.PENDING_PAYMENT)
-    return Statement.counting(pending, using)
+    The count is a plain subquery: it takes no lock, and MariaDB runs it
+    after the row lock is granted, so under READ COMMITTED it sees every
+    checkout of this customer that committed while this one waited.
+    """
+    pending = (
+        Order.objects.filter(user_id=OuterRef("pk"), status=Status.PENDING_PAYMENT)
+        .order_by()
+        .values("user_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    customer = (
+        User.objects.select_for_update()
+        .filter(pk=ID_SENTINEL)
+        .annotate(pending=Coalesce(Subquery(pending), 0))
+    )
+    return Statement.of(customer.values("pk", "pending"), using)
 
 
 def _create_and_reserve(
@@ -239,10 +252,10 @@ def _create_and_reserve(
     # The customer's row serialises their concurrent checkouts, so the
     # unpaid-order cap holds even for simultaneous requests.
     using = router.db_for_write(Order)
-    if not _customer_lock_statement(using).rows(using, swap={ID_SENTINEL: user.pk}):
+    customer = _customer_lock_statement(using).rows(using, swap={ID_SENTINEL: user.pk})
+    if not customer:
         raise User.DoesNotExist()
-    pending = _pending_count_statement(using).rows(using, swap={ID_SENTINEL: user.pk})
-    if pending[0]["n"] >= settings.MAX_PENDING_ORDERS:
+    if customer[0]["pending"] >= settings.MAX_PENDING_ORDERS:
         raise TooManyPendingOrders()
 
     # Reserve before inserting the items: an item's foreign key takes a

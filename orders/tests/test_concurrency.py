@@ -129,6 +129,47 @@ def test_one_customer_racing_checkouts_cannot_pass_the_unpaid_cap(settings):
     assert kinds == {"Order": 3, "TooManyPendingOrders": 5}, kinds
 
 
+def test_a_checkout_waiting_on_the_customer_counts_the_order_it_waited_for(
+    settings,
+):
+    """The second checkout blocks on the customer's row while the first holds
+    it with its order placed; once the first commits, the second's count of
+    unpaid orders includes that order and the cap refuses it."""
+    settings.MAX_PENDING_ORDERS = 1
+    variant = VariantFactory()
+    add_codes(variant, 5)
+    customer = UserFactory()
+    placed = threading.Event()
+    line = [{"variant": variant.pk, "quantity": 1}]
+
+    def hold_then_commit(_order):
+        placed.set()
+        time.sleep(0.5)  # the second checkout is waiting on the row by now
+
+    def first():
+        try:
+            return services.order_create(
+                user=customer, lines=line, on_placed=hold_then_commit
+            )
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=first)
+    holder.start()
+    assert placed.wait(timeout=10)
+    started = time.monotonic()
+    try:
+        [second] = run_together(
+            lambda _: services.order_create(user=customer, lines=line), [None]
+        )
+    finally:
+        holder.join(timeout=30)
+
+    assert type(second).__name__ == "TooManyPendingOrders", second
+    assert time.monotonic() - started > 0.2  # it did wait for the first
+    assert Order.objects.filter(user=customer).count() == 1
+
+
 def test_cancel_and_expiry_racing_on_one_order_release_it_once():
     variant = VariantFactory()
     add_codes(variant, 3)
