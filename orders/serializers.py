@@ -8,6 +8,7 @@ from accounts.phones import normalize_phone
 from catalog.customer_fields import FIELDS
 from mithrapay.serializers import (
     ReadModelSerializer,
+    SharedFieldsSerializer,
     date_text,
     money_text,
     time_text,
@@ -64,7 +65,7 @@ class ShippingAddressSerializer(serializers.Serializer):
             raise serializers.ValidationError(exc.messages) from None
 
 
-class OrderCreateSerializer(serializers.Serializer):
+class OrderCreateSerializer(SharedFieldsSerializer):
     items = OrderLineSerializer(many=True, min_length=1, max_length=MAX_LINES)
     shipping_address = ShippingAddressSerializer(required=False, allow_null=True)
     note = serializers.CharField(max_length=1000, required=False, allow_blank=True)
