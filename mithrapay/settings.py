@@ -662,7 +662,8 @@ CORS_ALLOW_HEADERS = (
 CORS_EXPOSE_HEADERS = ("Retry-After", "X-Request-ID")
 CORS_PREFLIGHT_MAX_AGE = 3600
 
-# Content-Security-Policy on every answer (django-csp). Scripts come only
+# Content-Security-Policy on every answer (django-csp, through
+# mithrapay.csp, which builds the site's own policy once). Scripts come only
 # from this server's own static files (the admin's and the dashboard's
 # vendored chart library), never inline; the payment pages' small inline
 # styles carry the request's nonce. The sandbox form may hand over to the
@@ -670,7 +671,7 @@ CORS_PREFLIGHT_MAX_AGE = 3600
 _RESULT_ORIGIN = "{0.scheme}://{0.netloc}".format(urlsplit(PAYMENT_RESULT_URL))
 MIDDLEWARE.insert(
     MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
-    "csp.middleware.CSPMiddleware",
+    "mithrapay.csp.SitePolicyMiddleware",
 )
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
