@@ -71,18 +71,33 @@ def hit(scope: str, ident: str) -> Window:
     return Window(key=key, count=count, limit=limit, retry_after=math.ceil(ends - now))
 
 
+# Redis: add one to a window's counter and, when that created it, give it its
+# expiry, in one atomic script call (one command to send and one reply to
+# read, where a MULTI of SET NX and INCR is four of each).
+_INCREMENT_SCRIPT = """
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then
+  redis.call('EXPIRE', KEYS[1], ARGV[1])
+end
+return count
+"""
+
+
+@functools.cache
+def _increment_script(client):
+    """The registered script for one Redis client (``EVALSHA``, loaded again
+    by redis-py if the server has forgotten it)."""
+    return client.register_script(_INCREMENT_SCRIPT)
+
+
 def _increment(key: str, *, timeout: int) -> int:
     """Add one to the window's counter, creating it with ``timeout``."""
     if hasattr(cache, "client"):
-        # Redis (django-redis): the counter is created and incremented in one
-        # MULTI round trip, so it cannot expire between the two. django-redis
-        # keeps integers as plain numbers, so ``cache.get`` reads it back.
+        # django-redis keeps integers as plain numbers, so ``cache.get``
+        # reads the counter back.
+        client = cache.client.get_client(write=True)
         redis_key = cache.make_and_validate_key(key)
-        pipeline = cache.client.get_client(write=True).pipeline(transaction=True)
-        pipeline.set(redis_key, 0, nx=True, ex=timeout)
-        pipeline.incr(redis_key)
-        _created, count = pipeline.execute()
-        return count
+        return int(_increment_script(client)(keys=[redis_key], args=[timeout]))
     cache.add(key, 0, timeout=timeout)
     try:
         return cache.incr(key)
