@@ -56,10 +56,15 @@ def _default_time_zone():
 
 @pytest.fixture(autouse=True)
 def _clean_cache():
-    """Every test starts with an empty cache (OTPs, throttles, catalog pages)."""
+    """Every test starts with an empty cache (OTPs, throttles, catalog pages)
+    and no site setting held from an earlier test's database."""
+    from mithrapay import site_settings
+
     _clear_cache()
+    site_settings.forget_held()
     yield
     _clear_cache()
+    site_settings.forget_held()
 
 
 @pytest.fixture(autouse=True)

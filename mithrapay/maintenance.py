@@ -3,13 +3,15 @@
 While ``MAINTENANCE_MODE`` (a site setting staff switch in the admin) is on,
 the views that carry :class:`MaintenanceGate` refuse unsafe methods with 503
 ``maintenance``. Reads, login, OTP, token refresh, payment callbacks, the
-sandbox page and the admin do not carry it and keep working.
+sandbox page and the admin do not carry it and keep working. The switch is
+read through :mod:`mithrapay.site_settings`, so it reaches every worker
+within a second of the save.
 """
 
-from constance import config
 from django.utils.translation import gettext_lazy as _
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
+from mithrapay import site_settings
 from mithrapay.errors import ServiceUnavailable
 
 
@@ -19,7 +21,7 @@ class InMaintenance(ServiceUnavailable):
 
 
 def maintenance_on() -> bool:
-    return bool(config.MAINTENANCE_MODE)
+    return bool(site_settings.current("MAINTENANCE_MODE"))
 
 
 class MaintenanceGate(BasePermission):

@@ -1,12 +1,20 @@
 """Site settings staff change in the admin, as the rest of the code reads them.
 
 The values live in django-constance (database backend, cached in Redis when
-``REDIS_URL`` is set), so an admin save is seen by every process on its next
-read, without a restart. Only :data:`PUBLIC_KEYS` ever reach customers.
+``REDIS_URL`` is set). Each process keeps a value it has read for
+:data:`HELD_SECONDS`, so the requests that read the same settings again and
+again (every checkout reads two) go to Redis about once a second instead of
+every time: a save in the admin, the ``constance`` command or any other
+process reaches every process within that time, without a restart, and the
+process that saved it at once. Only :data:`PUBLIC_KEYS` ever reach customers.
 """
 
+import time
+
 from constance import config
+from constance.signals import config_updated
 from django import forms
+from django.dispatch import receiver
 from phonenumber_field.formfields import PhoneNumberField
 
 # What GET /settings/public shows. ORDER_RESERVATION_MINUTES and
@@ -29,21 +37,50 @@ class PhoneField(PhoneNumberField):
         return number.as_e164 if number else ""
 
 
+HELD_SECONDS = 1.0
+
+# key -> (time.monotonic() when read, value)
+_held: dict[str, tuple[float, object]] = {}
+
+
+def current(key: str):
+    """The value of site setting ``key``, read again once the copy this
+    process holds is :data:`HELD_SECONDS` old."""
+    now = time.monotonic()
+    held = _held.get(key)
+    if held is not None and now - held[0] < HELD_SECONDS:
+        return held[1]
+    value = getattr(config, key)
+    _held[key] = (now, value)
+    return value
+
+
+def forget_held() -> None:
+    """Drop every held value, so the next read of each goes to the store."""
+    _held.clear()
+
+
+@receiver(config_updated)
+def _forget_on_change(**kwargs):
+    # A change made in this process is seen here at once.
+    forget_held()
+
+
 def public_settings() -> dict:
     """The settings customers may see, under the API's snake_case names."""
     return {
-        "support_phone": config.SUPPORT_PHONE,
-        "support_email": config.SUPPORT_EMAIL,
-        "notice_banner": config.NOTICE_BANNER,
-        "maintenance": bool(config.MAINTENANCE_MODE),
+        "support_phone": current("SUPPORT_PHONE"),
+        "support_email": current("SUPPORT_EMAIL"),
+        "notice_banner": current("NOTICE_BANNER"),
+        "maintenance": bool(current("MAINTENANCE_MODE")),
     }
 
 
 def order_reservation_minutes() -> int:
     """Minutes an unpaid order holds its codes and stock."""
-    return int(config.ORDER_RESERVATION_MINUTES)
+    return int(current("ORDER_RESERVATION_MINUTES"))
 
 
 def renewal_reminder_days() -> int:
     """Days before a subscription ends that its owner is reminded."""
-    return int(config.RENEWAL_REMINDER_DAYS)
+    return int(current("RENEWAL_REMINDER_DAYS"))

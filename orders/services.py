@@ -13,7 +13,6 @@ from datetime import timedelta
 from decimal import Decimal
 from functools import lru_cache
 
-from constance import config
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, router, transaction
@@ -28,6 +27,7 @@ from catalog import selectors as catalog_selectors
 from catalog import services as catalog_services
 from catalog.customer_fields import clean_inputs
 from catalog.models import Variant
+from mithrapay import site_settings
 from mithrapay.errors import ApplicationError, Conflict
 from mithrapay.statements import ID_SENTINEL, Statement, insert_all
 from mithrapay.transactions import retry_on_lock_conflict
@@ -272,7 +272,8 @@ def _create_and_reserve(
         subtotal=subtotal,
         total=subtotal,
         currency=settings.SHOP_CURRENCY,
-        expires_at=timezone.now() + timedelta(minutes=config.ORDER_RESERVATION_MINUTES),
+        expires_at=timezone.now()
+        + timedelta(minutes=site_settings.order_reservation_minutes()),
         shipping_address=shipping_address,
         note=note,
         idempotency_key=idempotency_key,
@@ -813,7 +814,7 @@ def subscriptions_due_reminder(*, now=None) -> list[int]:
     two runs at once, or a daily run and the command, remind once.
     """
     now = now or timezone.now()
-    horizon = now + timedelta(days=config.RENEWAL_REMINDER_DAYS)
+    horizon = now + timedelta(days=site_settings.renewal_reminder_days())
     due = list(
         Subscription.objects.select_for_update(skip_locked=True)
         .filter(

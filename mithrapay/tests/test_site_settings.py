@@ -417,3 +417,78 @@ def test_command_line_refuses_a_value_out_of_range():
     assert site_settings.order_reservation_minutes() == (
         settings.ORDER_RESERVATION_MINUTES
     )
+
+
+# --- Held in each process -----------------------------------------------------
+
+
+class OtherProcessStore:
+    """Stands in for constance: values another process changes, sending no
+    signal to this one."""
+
+    def __init__(self, **values):
+        self.__dict__.update(values)
+        self.reads = 0
+
+    def __getattribute__(self, name):
+        if name.isupper():
+            object.__setattr__(
+                self, "reads", object.__getattribute__(self, "reads") + 1
+            )
+        return object.__getattribute__(self, name)
+
+
+def test_a_change_from_another_process_is_seen_once_the_held_copy_is_old(
+    monkeypatch,
+):
+    store = OtherProcessStore(ORDER_RESERVATION_MINUTES=30, MAINTENANCE_MODE=False)
+    clock = [1000.0]
+    monkeypatch.setattr(site_settings, "config", store)
+    monkeypatch.setattr(site_settings.time, "monotonic", lambda: clock[0])
+
+    first = site_settings.order_reservation_minutes()
+    store.ORDER_RESERVATION_MINUTES = 45
+    clock[0] += site_settings.HELD_SECONDS / 2
+    still_held = site_settings.order_reservation_minutes()
+    clock[0] += site_settings.HELD_SECONDS / 2
+    after = site_settings.order_reservation_minutes()
+
+    assert (first, still_held, after) == (30, 30, 45)
+    assert store.reads == 2
+
+
+def test_maintenance_switched_on_elsewhere_stops_checkouts_within_the_held_time(
+    monkeypatch, user
+):
+    from mithrapay.maintenance import maintenance_on
+
+    variant = VariantFactory()
+    add_codes(variant, 1)
+    customer_client = APIClient()
+    customer_client.force_authenticate(user=user)
+    store = OtherProcessStore(MAINTENANCE_MODE=False)
+    clock = [1000.0]
+    monkeypatch.setattr(site_settings, "config", store)
+    monkeypatch.setattr(site_settings.time, "monotonic", lambda: clock[0])
+    assert not maintenance_on()
+
+    store.MAINTENANCE_MODE = True
+    clock[0] += site_settings.HELD_SECONDS
+    response = customer_client.post(
+        "/orders/",
+        {"items": [{"variant": variant.pk, "quantity": 1}]},
+        format="json",
+    )
+
+    assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE
+    assert response.json()["code"] == "maintenance"
+
+
+def test_a_change_saved_in_this_process_is_seen_at_once(admin_client):
+    assert (
+        site_settings.order_reservation_minutes() == settings.ORDER_RESERVATION_MINUTES
+    )
+
+    call_command("constance", "set", "ORDER_RESERVATION_MINUTES", "47")
+
+    assert site_settings.order_reservation_minutes() == 47
