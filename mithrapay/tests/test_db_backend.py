@@ -1,12 +1,15 @@
 """The MariaDB backend's health check: a ping before a request's first query
 only when the connection has not been proved alive within ALIVE_FOR seconds,
-and a dropped connection replaced before a request uses it."""
+and a dropped connection replaced before a request uses it. Its atomic
+blocks: START TRANSACTION and the COMMIT or ROLLBACK, with Django's
+transaction semantics."""
 
 from unittest import mock
 
 import pytest
-from django.db import OperationalError, connection, connections
+from django.db import OperationalError, connection, connections, transaction
 
+from blog.models import Tag
 from mithrapay.db.mysql import base
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.mariadb]
@@ -86,3 +89,121 @@ def test_a_connection_dropped_within_the_window_fails_one_request_only(wrapper):
     serving = _request(wrapper)
 
     assert serving != dropped
+
+
+# --- Atomic blocks -------------------------------------------------------------
+
+_COUNTERS = ("Com_begin", "Com_commit", "Com_rollback", "Com_set_option")
+
+
+def _statements_since(before: dict) -> dict:
+    """How many of each transaction statement this session sent since
+    ``before`` (MariaDB's own counters, not Django's query log)."""
+    now = _counters()
+    return {name: now[name] - before[name] for name in _COUNTERS}
+
+
+def _counters() -> dict:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SHOW SESSION STATUS WHERE Variable_name IN (%s, %s, %s, %s)", _COUNTERS
+        )
+        return {name: int(value) for name, value in cursor.fetchall()}
+
+
+def _seen_elsewhere(slug: str) -> bool:
+    """Whether another connection sees the tag (what is committed)."""
+    other = connections.create_connection("default")
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT COUNT(*) FROM blog_tag WHERE slug = %s", [slug])
+            return cursor.fetchone()[0] == 1
+    finally:
+        other.close()
+
+
+def _failing_block(*work) -> None:
+    """An atomic block that calls each of ``work`` and then fails."""
+    with transaction.atomic():
+        for step in work:
+            step()
+        raise RuntimeError("the block fails")
+
+
+def _lock_elsewhere(pk: int) -> None:
+    """Lock the tag from another connection, waiting at most a second."""
+    other = connections.create_connection("default")
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SET SESSION innodb_lock_wait_timeout = 1")
+            cursor.execute("SELECT id FROM blog_tag WHERE id = %s FOR UPDATE", [pk])
+    finally:
+        other.close()
+
+
+def _server_autocommit() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT @@autocommit")
+        return cursor.fetchone()[0]
+
+
+def test_an_atomic_block_is_start_transaction_then_commit_and_nothing_else():
+    connection.ensure_connection()
+    before = _counters()
+
+    with transaction.atomic():
+        Tag.objects.create(name="Music", slug="music")
+
+    assert _statements_since(before) == {
+        "Com_begin": 1,
+        "Com_commit": 1,
+        "Com_rollback": 0,
+        "Com_set_option": 0,
+    }
+    assert _seen_elsewhere("music")
+    assert _server_autocommit() == 1
+
+
+def test_a_failed_block_is_rolled_back_and_the_session_stays_in_autocommit():
+    connection.ensure_connection()
+    before = _counters()
+
+    with pytest.raises(RuntimeError):
+        _failing_block(lambda: Tag.objects.create(name="Film", slug="film"))
+
+    assert _statements_since(before)["Com_rollback"] == 1
+    assert _statements_since(before)["Com_set_option"] == 0
+    assert not Tag.objects.filter(slug="film").exists()
+    Tag.objects.create(name="Games", slug="games")
+    assert _seen_elsewhere("games")  # committed by itself, outside any block
+
+
+def test_a_block_holds_its_writes_and_locks_until_it_ends():
+    with transaction.atomic():
+        tag = Tag.objects.create(name="Music", slug="music")
+        assert not _seen_elsewhere("music")
+        with pytest.raises(OperationalError):
+            _lock_elsewhere(tag.pk)
+    assert _seen_elsewhere("music")
+
+
+def test_an_inner_block_rolls_back_to_its_savepoint_and_the_outer_commits():
+    with transaction.atomic():
+        Tag.objects.create(name="Music", slug="music")
+        with pytest.raises(RuntimeError):
+            _failing_block(lambda: Tag.objects.create(name="Film", slug="film"))
+
+    assert _seen_elsewhere("music")
+    assert not _seen_elsewhere("film")
+
+
+def test_on_commit_callbacks_run_after_the_commit_and_not_after_a_rollback():
+    ran = []
+
+    with transaction.atomic():
+        Tag.objects.create(name="Music", slug="music")
+        transaction.on_commit(lambda: ran.append(_seen_elsewhere("music")))
+    with pytest.raises(RuntimeError):
+        _failing_block(lambda: transaction.on_commit(lambda: ran.append("rolled back")))
+
+    assert ran == [True]
