@@ -7,6 +7,9 @@ import kombu.exceptions
 import redis.exceptions
 from django import db
 from django.conf import settings
+from django.contrib.messages.middleware import MessageMiddleware
+from django.contrib.messages.storage import default_storage
+from django.utils.functional import SimpleLazyObject, empty
 from django.utils.translation import gettext as _
 
 from mithrapay.errors import EMPTY_ERROR_CODES, error_body, json_error
@@ -99,3 +102,23 @@ class ServiceOutageMiddleware:
         response = json_error(request, code, message, 503)
         response["Retry-After"] = "5"
         return response
+
+
+class LazyMessageMiddleware(MessageMiddleware):
+    """Django's messages, with the storage built only when a view uses it.
+
+    Django builds the message storage (a cookie and a session store behind
+    one object) for every request; only the admin's pages use it. Here the
+    request carries a lazy stand-in that builds the same storage on first
+    use, and a response whose request never used it is passed on as it is:
+    Django's storage, unused and given nothing, would not touch it either.
+    """
+
+    def process_request(self, request):
+        request._messages = SimpleLazyObject(lambda: default_storage(request))
+
+    def process_response(self, request, response):
+        messages = getattr(request, "_messages", None)
+        if isinstance(messages, SimpleLazyObject) and messages._wrapped is empty:
+            return response
+        return super().process_response(request, response)
