@@ -35,6 +35,14 @@ def _forget_policies(*, setting, **kwargs):
         site_policies.cache_clear()
 
 
+# Per header, in site_policies()'s order: its name, the answer attribute
+# that exempts an answer from it, and the setting that lists paths without it.
+_HEADERS = (
+    (HEADER, "_csp_exempt", "CONTENT_SECURITY_POLICY"),
+    (HEADER_REPORT_ONLY, "_csp_exempt_ro", "CONTENT_SECURITY_POLICY_REPORT_ONLY"),
+)
+
+
 def _excluded(path: str, setting: str) -> bool:
     prefixes = (getattr(settings, setting, None) or {}).get("EXCLUDE_URL_PREFIXES")
     return bool(prefixes) and path.startswith(tuple(prefixes))
@@ -62,22 +70,17 @@ class SitePolicyMiddleware(CSPMiddleware):
         ):
             return super().process_response(request, response)
 
-        enforced, report_only = site_policies()
         path = request.path_info
-        if (
-            enforced
-            and HEADER not in response
-            and not getattr(response, "_csp_exempt", False)
-            and not _excluded(path, "CONTENT_SECURITY_POLICY")
+        for policy, (header, exempt, setting) in zip(
+            site_policies(), _HEADERS, strict=True
         ):
-            response[HEADER] = enforced
-        if (
-            report_only
-            and HEADER_REPORT_ONLY not in response
-            and not getattr(response, "_csp_exempt_ro", False)
-            and not _excluded(path, "CONTENT_SECURITY_POLICY_REPORT_ONLY")
-        ):
-            response[HEADER_REPORT_ONLY] = report_only
+            if (
+                policy
+                and header not in response
+                and not getattr(response, exempt, False)
+                and not _excluded(path, setting)
+            ):
+                response[header] = policy
         # As django-csp does: a nonce asked for after the header is written
         # could not be in it, so asking is an error.
         request.csp_nonce = CheckableLazyObject(self._csp_nonce_post_response)

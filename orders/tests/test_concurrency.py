@@ -4,6 +4,7 @@ Each test runs threads with their own MariaDB connections against committed
 data (``transaction=True``); SQLite cannot show these races.
 """
 
+import contextlib
 import threading
 import time
 from collections import Counter
@@ -284,14 +285,11 @@ def test_two_buyers_taking_the_last_two_codes_at_once_flip_in_stock(
     assert (before, listed_in_stock(api_client, variant)) == (True, False)
 
 
-def test_a_locked_code_is_skipped_not_waited_for():
-    """One checkout holds the lock on the variant's first code; another
-    takes the next code at once instead of queueing behind it (a plain
-    FOR UPDATE would wait until the lock-wait timeout)."""
-    variant = VariantFactory()
-    first, second = add_codes(variant, 1, expires_at=date(2030, 1, 1)) + add_codes(
-        variant, 1, expires_at=date(2031, 1, 1)
-    )
+@contextlib.contextmanager
+def _first_code_held(variant):
+    """A checkout in another thread reserves one code of ``variant`` and
+    keeps its transaction open until the block ends; yields the ids it
+    reserved."""
     holding = threading.Event()
     let_go = threading.Event()
     held: list[int] = []
@@ -305,6 +303,25 @@ def test_a_locked_code_is_skipped_not_waited_for():
         finally:
             connection.close()
 
+    holder = threading.Thread(target=hold_the_first_code)
+    holder.start()
+    assert holding.wait(timeout=10)
+    try:
+        yield held
+    finally:
+        let_go.set()
+        holder.join(timeout=30)
+
+
+def test_a_locked_code_is_skipped_not_waited_for():
+    """One checkout holds the lock on the variant's first code; another
+    takes the next code at once instead of queueing behind it (a plain
+    FOR UPDATE would wait until the lock-wait timeout)."""
+    variant = VariantFactory()
+    first, second = add_codes(variant, 1, expires_at=date(2030, 1, 1)) + add_codes(
+        variant, 1, expires_at=date(2031, 1, 1)
+    )
+
     def reserve_another(_):
         with connection.cursor() as cursor:
             cursor.execute("SET SESSION innodb_lock_wait_timeout = 5")
@@ -313,14 +330,8 @@ def test_a_locked_code_is_skipped_not_waited_for():
             taken = inventory.codes_reserve(variant=variant, quantity=1)
         return taken, time.monotonic() - started
 
-    holder = threading.Thread(target=hold_the_first_code)
-    holder.start()
-    assert holding.wait(timeout=10)
-    try:
+    with _first_code_held(variant) as held:
         [outcome] = run_together(reserve_another, [None])
-    finally:
-        let_go.set()
-        holder.join(timeout=30)
 
     assert held == [first.pk]
     assert not isinstance(outcome, Exception), outcome
@@ -335,18 +346,6 @@ def test_a_checkout_locks_only_the_codes_it_takes():
     variant = VariantFactory()
     [first] = add_codes(variant, 1, expires_at=date(2030, 1, 1))
     others = add_codes(variant, 1, expires_at=date(2031, 1, 1)) + add_codes(variant, 2)
-    holding = threading.Event()
-    let_go = threading.Event()
-    held: list[int] = []
-
-    def hold_the_first_code():
-        try:
-            with transaction.atomic():
-                held.extend(inventory.codes_reserve(variant=variant, quantity=1))
-                holding.set()
-                let_go.wait(timeout=30)
-        finally:
-            connection.close()
 
     def lock_each(codes):
         free = []
@@ -356,14 +355,8 @@ def test_a_checkout_locks_only_the_codes_it_takes():
                 free.append(locked.filter(pk=code.pk).values_list("pk", flat=True)[0])
         return free
 
-    holder = threading.Thread(target=hold_the_first_code)
-    holder.start()
-    assert holding.wait(timeout=10)
-    try:
+    with _first_code_held(variant) as held:
         [outcome] = run_together(lock_each, [others])
-    finally:
-        let_go.set()
-        holder.join(timeout=30)
 
     assert held == [first.pk]
     assert outcome == [code.pk for code in others], outcome
