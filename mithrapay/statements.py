@@ -120,9 +120,10 @@ class Statement:
     def run(self, using: str, *, swap=None) -> int:
         """Run a statement that returns no rows; the number of rows it
         changed."""
-        with connections[using].cursor() as cursor:
-            cursor.execute(self.sql, self._params(swap))
-            return cursor.rowcount
+        _rows, rowcount = execute(
+            connections[using], self.sql, self._params(swap), fetch=False
+        )
+        return rowcount
 
     def _params(self, swap) -> list:
         if not swap:
@@ -138,9 +139,12 @@ class Statement:
         """Run the statement with the sentinels in ``swap`` replaced by their
         values; each row as the dict ``.values()`` would give."""
         connection = connections[using]
-        with connection.cursor() as cursor:
-            cursor.execute(self.sql + extra_sql, [*self._params(swap), *extra_params])
-            fetched = cursor.fetchall()
+        fetched, _rowcount = execute(
+            connection,
+            self.sql + extra_sql,
+            [*self._params(swap), *extra_params],
+            fetch=True,
+        )
         rows = []
         for values in fetched:
             values = list(values)
@@ -151,6 +155,27 @@ class Statement:
                 values[position] = value
             rows.append(dict(zip(self.names, values, strict=True)))
         return rows
+
+
+def execute(connection, sql: str, params, *, fetch: bool):
+    """Run one compiled statement on ``connection``: ``(rows, rowcount)``,
+    rows ``None`` unless ``fetch``.
+
+    Through the backend's ``run_statement`` where it has one (MariaDB,
+    ``mithrapay.db.mysql``), unless something watches the queries (``DEBUG``,
+    a test counting them, an execute wrapper such as the replica tests'); then,
+    and on every other backend, through Django's cursor, which logs them.
+    """
+    run = getattr(connection, "run_statement", None)
+    if (
+        run is not None
+        and not connection.queries_logged
+        and not connection.execute_wrappers
+    ):
+        return run(sql, params, fetch=fetch)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return (cursor.fetchall() if fetch else None), cursor.rowcount
 
 
 @lru_cache(maxsize=1024)
@@ -241,9 +266,10 @@ def insert_all(objs: list[Model], *, using: str | None = None) -> list[Model]:
             if hasattr(value, "resolve_expression"):
                 return model._default_manager.using(using).bulk_create(objs)
             params.append(field.get_db_prep_save(value, connection=connection))
-    with connection.cursor() as cursor:
-        cursor.execute(insert.sql, params)
-        rows = cursor.fetchall() if insert.returning else []
+    rows, _rowcount = execute(
+        connection, insert.sql, params, fetch=bool(insert.returning)
+    )
+    rows = rows or []
 
     for obj, row in zip(objs, rows, strict=bool(insert.returning)):
         values = list(row)
