@@ -32,10 +32,10 @@ MariaDB; the application runs no DDL in a block.
 
 :meth:`DatabaseWrapper.run_statement` runs the precompiled statements of
 ``mithrapay.statements`` (the catalog's reads, a checkout's locks and
-inserts) straight on the driver's connection, with the checks and error translation
-of Django's cursor but without its two wrapper layers and the driver's
-cursor, which together cost about half of a short statement's time in
-Python.
+inserts) straight on the driver's connection, with the checks and error
+translation of Django's cursor but without its two wrapper layers and the
+driver's cursor, which together cost about half of a short statement's
+time in Python.
 """
 
 import time
