@@ -7,11 +7,11 @@ variant id first, then stock rows by variant id.
 """
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict
-from functools import lru_cache
+from functools import lru_cache, partial
 
-from django.db import DEFAULT_DB_ALIAS, connections, router
+from django.db import DEFAULT_DB_ALIAS, connections, router, transaction
 from django.db.models import Exists, F, OuterRef, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -85,7 +85,9 @@ def codes_reserve(*, variant: Variant, quantity: int) -> list[int]:
     swap[saved_as(DigitalCode, "reserved_at", TIME_SENTINEL, using)] = saved_as(
         DigitalCode, "reserved_at", timezone.now(), using
     )
-    _reserving_statement(using, len(ids)).run(using, swap=swap)
+    # The codes are locked: the UPDATE changes every one of them, and goes
+    # with the transaction's next statement.
+    _reserving_statement(using, len(ids)).run_later(using, swap=swap)
     return ids
 
 
@@ -184,6 +186,45 @@ def variants_sold_out(*, variants: Iterable[Variant]) -> list[int]:
             .values_list("pk", flat=True)
         )
     return sorted(sold_out)
+
+
+def after_commit_if_sold_out(
+    *, variants: Iterable[Variant], then: Callable[[], None]
+) -> None:
+    """Once the open transaction commits, call ``then()`` if any of the code
+    and shipment ``variants`` has nothing left to sell, read as
+    :func:`variants_sold_out` reads it, after the commit: two buyers taking
+    the last two codes at once each see the other's code as available until
+    that one commits, and whichever commits last sees both gone.
+
+    On MariaDB the code variants' reads go in the ``COMMIT``'s round trip
+    (``Statement.rows_after_commit``). Outside a transaction, now.
+    """
+    using = DEFAULT_DB_ALIAS
+    variants = list(variants)
+    sold_out = []
+
+    def seen(variant_id: int, rows: list[dict]) -> None:
+        if not rows:
+            sold_out.append(variant_id)
+
+    statement = _sellable_code_statement(using)
+    for variant in variants:
+        if variant.fulfilment == Variant.Fulfilment.CODE:
+            swap = {ID_SENTINEL: variant.pk, **date_swap(using, timezone.localdate())}
+            statement.rows_after_commit(using, partial(seen, variant.pk), swap=swap)
+    shipped = [
+        variant
+        for variant in variants
+        if variant.fulfilment == Variant.Fulfilment.SHIPMENT
+    ]
+
+    def decide() -> None:
+        # Runs after the reads' callbacks, which were registered first.
+        if sold_out or (shipped and variants_sold_out(variants=shipped)):
+            then()
+
+    transaction.on_commit(decide, using=using)
 
 
 def stock_reserve(*, variant: Variant, quantity: int) -> None:

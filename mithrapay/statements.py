@@ -20,6 +20,7 @@ once per model and number of rows, and each call only works out the values.
 
 import datetime
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -125,6 +126,28 @@ class Statement:
         )
         return rowcount
 
+    def run_later(self, using: str, *, swap=None) -> None:
+        """Run a statement whose answer nobody reads: inside a transaction
+        on MariaDB it goes with the transaction's next statement or its
+        ``COMMIT`` (:func:`execute_later`)."""
+        execute_later(connections[using], self.sql, self._params(swap))
+
+    def rows_after_commit(
+        self, using: str, callback: Callable[[list[dict]], None], *, swap=None
+    ) -> None:
+        """Once the open transaction on ``using`` commits, ``callback`` with
+        the rows the statement reads then, as :meth:`rows` gives them; on
+        MariaDB the read goes in the ``COMMIT``'s round trip. Outside a
+        transaction, now."""
+        connection = connections[using]
+        params = self._params(swap)
+        if _runs_direct(connection, "read_after_commit"):
+            connection.read_after_commit(
+                self.sql, params, lambda fetched: callback(self._dicts(fetched, using))
+            )
+        else:
+            connection.on_commit(lambda: callback(self.rows(using, swap=swap)))
+
     def _params(self, swap) -> list:
         if not swap:
             return list(self.params)
@@ -138,13 +161,16 @@ class Statement:
     ) -> list[dict]:
         """Run the statement with the sentinels in ``swap`` replaced by their
         values; each row as the dict ``.values()`` would give."""
-        connection = connections[using]
         fetched, _rowcount = execute(
-            connection,
+            connections[using],
             self.sql + extra_sql,
             [*self._params(swap), *extra_params],
             fetch=True,
         )
+        return self._dicts(fetched, using)
+
+    def _dicts(self, fetched, using: str) -> list[dict]:
+        connection = connections[using]
         rows = []
         for values in fetched:
             values = list(values)
@@ -166,16 +192,38 @@ def execute(connection, sql: str, params, *, fetch: bool):
     a test counting them, an execute wrapper such as the replica tests'); then,
     and on every other backend, through Django's cursor, which logs them.
     """
-    run = getattr(connection, "run_statement", None)
-    if (
-        run is not None
-        and not connection.queries_logged
-        and not connection.execute_wrappers
-    ):
-        return run(sql, params, fetch=fetch)
+    if _runs_direct(connection, "run_statement"):
+        return connection.run_statement(sql, params, fetch=fetch)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return (cursor.fetchall() if fetch else None), cursor.rowcount
+
+
+def execute_later(connection, sql: str, params) -> None:
+    """Run a compiled statement whose answer nobody reads (its rows, the
+    number of rows it changed) on ``connection``.
+
+    On MariaDB inside a transaction, and with nothing watching the queries,
+    the backend's ``queue_statement`` keeps it until the transaction's next
+    statement or its ``COMMIT`` and sends them together, in one round trip;
+    an error it raises is raised there. Everywhere else it runs now, as
+    :func:`execute` runs it.
+    """
+    if _runs_direct(connection, "queue_statement"):
+        connection.queue_statement(sql, params)
+    else:
+        execute(connection, sql, params, fetch=False)
+
+
+def _runs_direct(connection, method: str) -> bool:
+    """Whether ``connection`` has the backend's ``method`` and nothing
+    watches its queries (``DEBUG``, a test counting them, an execute wrapper
+    such as the replica tests'), which only Django's cursor reports to."""
+    return (
+        hasattr(connection, method)
+        and not connection.queries_logged
+        and not connection.execute_wrappers
+    )
 
 
 @lru_cache(maxsize=1024)
@@ -255,17 +303,9 @@ def insert_all(objs: list[Model], *, using: str | None = None) -> list[Model]:
     connection = connections[using]
     key = (model, using, len(objs))
     insert = _inserts[key] if key in _inserts else _compiled_insert(key, objs)
-    if insert is None or any(obj.pk is not None for obj in objs):
+    params = None if insert is None else _insert_params(insert, objs, connection)
+    if params is None:
         return model._default_manager.using(using).bulk_create(objs)
-
-    params = []
-    for obj in objs:
-        obj._prepare_related_fields_for_save(operation_name="bulk_create")
-        for field in insert.fields:
-            value = field.pre_save(obj, add=True)
-            if hasattr(value, "resolve_expression"):
-                return model._default_manager.using(using).bulk_create(objs)
-            params.append(field.get_db_prep_save(value, connection=connection))
     rows, _rowcount = execute(
         connection, insert.sql, params, fetch=bool(insert.returning)
     )
@@ -282,6 +322,43 @@ def insert_all(objs: list[Model], *, using: str | None = None) -> list[Model]:
         obj._state.adding = False
         obj._state.db = using
     return objs
+
+
+def insert_later(objs: list[Model], *, using: str | None = None) -> None:
+    """Insert new rows of one model whose keys nobody reads: as
+    :func:`insert_all`, but through :func:`execute_later`, so inside a
+    transaction on MariaDB the INSERT goes with the transaction's next
+    statement or its ``COMMIT``. The objects are left as they were given
+    (no primary key, not marked saved)."""
+    if not objs:
+        return
+    model = type(objs[0])
+    using = using or router.db_for_write(model)
+    connection = connections[using]
+    key = (model, using, len(objs))
+    insert = _inserts[key] if key in _inserts else _compiled_insert(key, objs)
+    params = None if insert is None else _insert_params(insert, objs, connection)
+    if params is None:
+        model._default_manager.using(using).bulk_create(objs)
+        return
+    execute_later(connection, insert.sql, params)
+
+
+def _insert_params(insert: _Insert, objs: list[Model], connection) -> list | None:
+    """The values of ``insert`` for ``objs``, as the driver is given them;
+    None where ``bulk_create`` must insert them (a primary key set, a value
+    that is an expression)."""
+    if any(obj.pk is not None for obj in objs):
+        return None
+    params = []
+    for obj in objs:
+        obj._prepare_related_fields_for_save(operation_name="bulk_create")
+        for field in insert.fields:
+            value = field.pre_save(obj, add=True)
+            if hasattr(value, "resolve_expression"):
+                return None
+            params.append(field.get_db_prep_save(value, connection=connection))
+    return params
 
 
 def _compiled_insert(key: tuple, objs: list[Model]) -> _Insert | None:

@@ -162,7 +162,8 @@ def claim(*, user, key: str, payload) -> IdempotencyKey | Replay | Recovered:
 def complete(record: IdempotencyKey, *, status: int, body) -> None:
     using = router.db_for_write(IdempotencyKey)
     record_id, status_sentinel = id_sentinels(2)
-    _completing_statement(using).run(
+    # In the order's transaction it goes with the COMMIT.
+    _completing_statement(using).run_later(
         using,
         swap={
             record_id: record.pk,

@@ -29,7 +29,7 @@ from catalog.customer_fields import clean_inputs
 from catalog.models import Variant
 from mithrapay import site_settings
 from mithrapay.errors import ApplicationError, Conflict
-from mithrapay.statements import ID_SENTINEL, Statement, insert_all
+from mithrapay.statements import ID_SENTINEL, Statement, insert_all, insert_later
 from mithrapay.transactions import retry_on_lock_conflict
 from orders.models import (
     IdempotencyKey,
@@ -301,7 +301,8 @@ def _create_and_reserve(
     _link_codes(order, items, reserved)
     _items_loaded(order, items)
     codes = sum(len(ids) for ids in reserved.values())
-    insert_all(
+    # Written with the transaction's next statement or its COMMIT.
+    insert_later(
         [
             OrderEvent(
                 order=order,
@@ -346,24 +347,21 @@ def _bump_when_sold_out(variants: list[Variant]) -> None:
     until that one commits, so neither would notice the pool emptying. Read
     after each commit, whichever commits last sees both and bumps.
     """
-    if not variants:
-        return
-
-    def check() -> None:
-        if inventory.variants_sold_out(variants=variants):
-            catalog_services.catalog_version_bump()
-
-    transaction.on_commit(check)
+    if variants:
+        inventory.after_commit_if_sold_out(
+            variants=variants, then=catalog_services.catalog_version_bump
+        )
 
 
 def _link_codes(order: Order, items: list[OrderItem], reserved: dict) -> None:
-    """Tie each reserved code to its item. ``items`` carry their ids where the
-    database returns them from a bulk insert (MariaDB 10.5+, SQLite)."""
+    """Tie each reserved code to its item, with the transaction's next
+    statement or its COMMIT. ``items`` carry their ids where the database
+    returns them from a bulk insert (MariaDB 10.5+, SQLite)."""
     if any(item.pk is None for item in items):
         items = list(
             order.items.filter(variant_id__in=reserved).only("id", "variant_id")
         )
-    insert_all(
+    insert_later(
         [
             ItemCode(item_id=item.pk, code_id=code_id)
             for item in items

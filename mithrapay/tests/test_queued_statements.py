@@ -1,0 +1,335 @@
+"""Statements that wait on the MariaDB connection for the transaction's next
+one (``queue_statement``), the START TRANSACTION that waits for a block's
+first statement, and reads that ride after the COMMIT
+(``read_after_commit``): fewer round trips, the same order of statements,
+the same errors and the same transaction."""
+
+import contextlib
+from unittest import mock
+
+import pytest
+from django.db import (
+    DatabaseError,
+    IntegrityError,
+    connection,
+    connections,
+    transaction,
+)
+from django.test.utils import CaptureQueriesContext
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import AccessToken
+
+from blog.models import Tag
+from mithrapay import statements
+from orders.models import ItemCode, Order, OrderEvent
+from orders.tests.factories import VariantFactory, add_codes
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.mariadb]
+
+INSERT = "INSERT INTO blog_tag (name, slug) VALUES (%s, %s)"
+COUNT = "SELECT COUNT(*) FROM blog_tag WHERE slug = %s"
+
+
+@contextlib.contextmanager
+def _round_trips():
+    """Every query this connection sends MariaDB, one entry per round trip
+    (the driver's own commit() and rollback() each send one statement)."""
+    connection.ensure_connection()
+    driver = connection.connection
+    sent = []
+    query, commit, rollback = driver.query, driver.commit, driver.rollback
+
+    def counted(text):
+        sent.append(text if isinstance(text, bytes) else text.encode())
+        return query(text)
+
+    def committed():
+        sent.append(b"COMMIT")
+        return commit()
+
+    def rolled_back():
+        sent.append(b"ROLLBACK")
+        return rollback()
+
+    driver.query, driver.commit, driver.rollback = counted, committed, rolled_back
+    try:
+        yield sent
+    finally:
+        # The driver's connection takes attributes but cannot lose them: the
+        # methods go back as bound methods of its own class.
+        for name in ("query", "commit", "rollback"):
+            setattr(driver, name, getattr(type(driver), name).__get__(driver))
+
+
+def _statements(sent: list[bytes]) -> list[list[str]]:
+    """Each round trip as the first word of each of its statements."""
+    return [
+        [part.split(maxsplit=1)[0].decode() for part in trip.split(b";")]
+        for trip in sent
+    ]
+
+
+def _seen_elsewhere(slug: str) -> bool:
+    """Whether another connection sees the tag (what is committed)."""
+    other = connections.create_connection("default")
+    try:
+        with other.cursor() as cursor:
+            cursor.execute(COUNT, [slug])
+            return cursor.fetchone()[0] == 1
+    finally:
+        other.close()
+
+
+def _failing_block(*work) -> None:
+    """An atomic block that calls each of ``work`` and then fails."""
+    with transaction.atomic():
+        for step in work:
+            step()
+        raise RuntimeError("the block fails")
+
+
+def test_a_block_starts_its_transaction_with_its_first_statement():
+    with _round_trips() as sent, transaction.atomic():
+        connection.run_statement(INSERT, ["Music", "music"], fetch=False)
+        assert not _seen_elsewhere("music")
+
+    assert _statements(sent) == [["START", "INSERT"], ["COMMIT"]]
+    assert _seen_elsewhere("music")
+
+
+def test_queued_statements_go_in_order_with_the_next_statement():
+    with _round_trips() as sent, transaction.atomic():
+        connection.queue_statement(INSERT, ["Music", "music"])
+        connection.queue_statement(
+            "UPDATE blog_tag SET name = %s WHERE slug = %s", ["Film", "music"]
+        )
+        assert sent == []
+        rows, _count = connection.run_statement(
+            "SELECT name FROM blog_tag WHERE slug = %s", ["music"], fetch=True
+        )
+
+    assert rows == (("Film",),)
+    assert _statements(sent) == [["START", "INSERT", "UPDATE", "SELECT"], ["COMMIT"]]
+
+
+def test_queued_statements_go_with_the_commit():
+    with _round_trips() as sent, transaction.atomic():
+        connection.run_statement(INSERT, ["Music", "music"], fetch=False)
+        connection.queue_statement(INSERT, ["Film", "film"])
+        assert not _seen_elsewhere("film")
+
+    assert _statements(sent) == [["START", "INSERT"], ["INSERT", "COMMIT"]]
+    assert _seen_elsewhere("music")
+    assert _seen_elsewhere("film")
+
+
+def test_djangos_cursor_sends_the_queued_statements_before_its_own():
+    with _round_trips() as sent, transaction.atomic():
+        connection.queue_statement(INSERT, ["Music", "music"])
+        assert Tag.objects.filter(slug="music").exists()
+
+    assert [trip[0] for trip in _statements(sent)] == ["START", "SELECT", "COMMIT"]
+
+
+def test_a_failing_queued_statement_fails_the_statement_it_went_with():
+    Tag.objects.create(name="Music", slug="music")
+
+    def block():
+        with transaction.atomic():
+            connection.run_statement(INSERT, ["Film", "film"], fetch=False)
+            connection.queue_statement(INSERT, ["Music", "music"])
+            connection.run_statement(INSERT, ["Games", "games"], fetch=False)
+
+    with pytest.raises(IntegrityError):
+        block()
+
+    # MariaDB stopped at the duplicate; the block rolled everything back.
+    assert not _seen_elsewhere("film")
+    assert not _seen_elsewhere("games")
+    assert Tag.objects.count() == 1
+
+
+def test_a_failing_queued_statement_fails_the_commit_and_nothing_is_kept():
+    Tag.objects.create(name="Music", slug="music")
+    ran = []
+
+    def block():
+        with transaction.atomic():
+            connection.run_statement(INSERT, ["Film", "film"], fetch=False)
+            connection.queue_statement(INSERT, ["Music", "music"])
+            transaction.on_commit(lambda: ran.append("committed"))
+
+    with pytest.raises(IntegrityError):
+        block()
+
+    assert not _seen_elsewhere("film")
+    assert ran == []
+    # The connection serves the next transaction as usual.
+    with transaction.atomic():
+        connection.queue_statement(INSERT, ["Games", "games"])
+    assert _seen_elsewhere("games")
+
+
+def test_a_failed_block_never_sends_what_waited():
+    with _round_trips() as sent, pytest.raises(RuntimeError):
+        _failing_block(lambda: connection.queue_statement(INSERT, ["Music", "music"]))
+
+    assert _statements(sent) == [["ROLLBACK"]]
+    assert not Tag.objects.filter(slug="music").exists()
+
+
+def test_an_inner_block_rolled_back_undoes_only_its_own_queued_statements():
+    with transaction.atomic():
+        connection.queue_statement(INSERT, ["Music", "music"])
+        with pytest.raises(RuntimeError):
+            _failing_block(lambda: connection.queue_statement(INSERT, ["Film", "film"]))
+        connection.queue_statement(INSERT, ["Games", "games"])
+
+    assert _seen_elsewhere("music")
+    assert not _seen_elsewhere("film")
+    assert _seen_elsewhere("games")
+
+
+def test_outside_a_transaction_a_queued_statement_runs_at_once():
+    with _round_trips() as sent:
+        connection.queue_statement(INSERT, ["Music", "music"])
+        assert _seen_elsewhere("music")
+
+    assert _statements(sent) == [["INSERT"]]
+
+
+def test_a_read_after_commit_goes_in_the_commits_round_trip_and_sees_it():
+    seen = []
+
+    with _round_trips() as sent, transaction.atomic():
+        connection.run_statement(INSERT, ["Music", "music"], fetch=False)
+        connection.read_after_commit(COUNT, ["music"], seen.append)
+        connection.queue_statement(INSERT, ["Film", "film"])
+        assert seen == []
+
+    assert seen == [((1,),)]
+    assert _statements(sent) == [["START", "INSERT"], ["INSERT", "COMMIT", "SELECT"]]
+
+
+def test_a_read_after_commit_runs_outside_the_transaction():
+    """What the read is for: it runs once the COMMIT has ended the
+    transaction, where a read queued before the COMMIT would run inside it."""
+    seen = []
+    with transaction.atomic():
+        connection.run_statement(INSERT, ["Music", "music"], fetch=False)
+        connection.queue_statement("SET @inside = @@in_transaction", [])
+        connection.read_after_commit(
+            "SELECT @inside, @@in_transaction", [], seen.append
+        )
+
+    assert seen == [((1, 0),)]
+
+
+def test_no_read_after_a_rollback():
+    seen = []
+
+    with _round_trips() as sent, pytest.raises(RuntimeError):
+        _failing_block(
+            lambda: connection.run_statement(INSERT, ["Music", "music"], fetch=False),
+            lambda: connection.read_after_commit(COUNT, ["music"], seen.append),
+        )
+
+    assert seen == []
+    assert _statements(sent) == [["START", "INSERT"], ["ROLLBACK"]]
+
+
+def test_a_failed_read_after_commit_keeps_the_commit_and_raises_on_its_own():
+    seen = []
+
+    def block():
+        with transaction.atomic():
+            connection.run_statement(INSERT, ["Music", "music"], fetch=False)
+            connection.read_after_commit(COUNT, ["music"], seen.append)
+            connection.read_after_commit(
+                "SELECT no_such_column FROM blog_tag", [], seen.append
+            )
+            connection.read_after_commit(COUNT, ["music"], seen.append)
+
+    with pytest.raises(DatabaseError):
+        block()
+
+    # The commit stands; the first read came back with it; the failed one,
+    # run again on its own as its callback came due, raised as an on_commit
+    # callback's error does.
+    assert _seen_elsewhere("music")
+    assert seen == [((1,),)]
+
+
+def test_outside_a_transaction_a_read_after_commit_runs_at_once():
+    Tag.objects.create(name="Music", slug="music")
+    seen = []
+
+    connection.read_after_commit(COUNT, ["music"], seen.append)
+
+    assert seen == [((1,),)]
+
+
+def test_statements_run_at_once_through_djangos_cursor_when_queries_are_watched():
+    with (
+        transaction.atomic(),
+        CaptureQueriesContext(connection) as captured,
+    ):
+        statements.execute_later(connection, INSERT, ["Music", "music"])
+        assert "INSERT INTO blog_tag" in captured.captured_queries[-1]["sql"]
+        assert connection.queued == []
+
+
+# --- A checkout ------------------------------------------------------------------
+
+
+def test_a_checkout_is_eight_round_trips_to_mariadb(user):
+    variant = VariantFactory()
+    add_codes(variant, 2)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {AccessToken.for_user(user)}")
+    body = {"items": [{"variant": variant.pk, "quantity": 1}]}
+    # The first checkout of the process reads the site settings and compiles
+    # its statements; the second is what every later one costs.
+    first = client.post("/orders/", body, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
+    assert first.status_code == 201
+
+    with _round_trips() as sent:
+        answer = client.post(
+            "/orders/", body, format="json", HTTP_IDEMPOTENCY_KEY="k-2"
+        )
+
+    assert answer.status_code == 201, answer.content
+    assert _statements(sent) == [
+        ["SELECT"],  # the token's user
+        ["INSERT"],  # the idempotency claim, committed first
+        ["SELECT"],  # the variants
+        ["START", "SELECT"],  # the customer's row, locked, and their unpaid orders
+        ["SELECT"],  # a free code, locked
+        ["UPDATE", "INSERT"],  # the code reserved; the order
+        ["INSERT"],  # its items
+        # The code tied to its item, the events, the stored answer, the
+        # commit, and the sold-out check on what is committed.
+        ["INSERT", "INSERT", "UPDATE", "COMMIT", "SELECT"],
+    ]
+    order = Order.objects.get(pk=answer.json()["id"])
+    assert ItemCode.objects.filter(item__order=order).count() == 1
+    kinds = OrderEvent.objects.filter(order=order).values_list("kind", flat=True)
+    assert set(kinds) == {"reserved", "created"}
+    replay = client.post("/orders/", body, format="json", HTTP_IDEMPOTENCY_KEY="k-2")
+    assert replay.json() == answer.json()
+
+
+def test_the_checkout_that_takes_the_last_code_marks_the_catalog_stale(user):
+    from catalog import services as catalog_services
+
+    variant = VariantFactory()
+    add_codes(variant, 2)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {AccessToken.for_user(user)}")
+    body = {"items": [{"variant": variant.pk, "quantity": 1}]}
+
+    with mock.patch.object(catalog_services, "catalog_version_bump") as bump:
+        assert client.post("/orders/", body, format="json").status_code == 201
+        assert bump.call_count == 0
+        assert client.post("/orders/", body, format="json").status_code == 201
+        assert bump.call_count == 1
