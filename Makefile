@@ -91,6 +91,17 @@ bench: install-dev
 	command -v wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk; }
 	$(BIN)/python bench/bench_http.py $(BENCH_ARGS)
 
+# The checkout under load on two versions of the code, in alternating runs,
+# on the data `make bench` seeded: BASE=<git ref> (default HEAD~1) against
+# this checkout; see "## Performance" in README.md.
+BASE ?= HEAD~1
+ROUNDS ?= 4
+.PHONY: bench-compare
+bench-compare: install-dev
+	$(BIN)/pip install --quiet -r requirements-mysql.txt
+	command -v wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk; }
+	$(BIN)/python bench/compare_orders.py --base $(BASE) --rounds $(ROUNDS)
+
 # One request's cost in one process on the data `make bench` seeded: wall and
 # CPU time, then instructions per request under valgrind (callgrind counts
 # the Python process only and gives the same figure run after run).

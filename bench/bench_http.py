@@ -325,7 +325,16 @@ def analyze() -> None:
 # --- Serving and loading ------------------------------------------------------
 
 
-def start_server(env: dict[str, str], *, port: int, workers: int, log: Path):
+def start_server(
+    env: dict[str, str],
+    *,
+    port: int,
+    workers: int,
+    log: Path,
+    source: Path = BASE_DIR,
+):
+    """gunicorn serving the project in ``source`` (this checkout, or another
+    version's beside it), with this checkout's virtual environment."""
     import requests
 
     # A server left on the port would answer the readiness probe and be
@@ -334,7 +343,7 @@ def start_server(env: dict[str, str], *, port: int, workers: int, log: Path):
         if probe.connect_ex(("127.0.0.1", port)) == 0:
             _fail(f"port {port} is already in use; stop that server or pass --port")
     command = [str(BASE_DIR / ".venv" / "bin" / "gunicorn")]
-    config = BASE_DIR / "deploy" / "gunicorn.conf.py"
+    config = source / "deploy" / "gunicorn.conf.py"
     if config.is_file():
         command += ["--config", str(config)]
     command += [
@@ -347,7 +356,7 @@ def start_server(env: dict[str, str], *, port: int, workers: int, log: Path):
     with log.open("ab") as out:
         server = subprocess.Popen(
             command,
-            cwd=BASE_DIR,
+            cwd=source,
             env={**os.environ, **env},
             stdout=out,
             stderr=subprocess.STDOUT,
