@@ -75,9 +75,30 @@ def codes_reserve(*, variant: Variant, quantity: int) -> list[int]:
     soonest expiry first, codes without an expiry last. Returns their ids,
     or raises :class:`OutOfStock` having reserved nothing."""
     using = router.db_for_write(DigitalCode)
+    statement, swap = codes_locking_read(variant=variant, quantity=quantity)
+    return codes_take(
+        variant=variant, quantity=quantity, rows=statement.rows(using, swap=swap)
+    )
+
+
+def codes_locking_read(*, variant: Variant, quantity: int) -> tuple[Statement, dict]:
+    """The read :func:`codes_reserve` starts with, as a compiled statement
+    and its swap, for a caller that runs it together with other statements
+    (on the database ``router.db_for_write(DigitalCode)``); hand its rows to
+    :func:`codes_take`. Two reads of one variant in one round trip would
+    both return the same codes: one read per variant."""
+    using = router.db_for_write(DigitalCode)
     statement = _available_codes_statement(using, limit=quantity)
     swap = {ID_SENTINEL: variant.pk, **date_swap(using, timezone.localdate())}
-    ids = [row["id"] for row in statement.rows(using, swap=swap)]
+    return statement, swap
+
+
+def codes_take(*, variant: Variant, quantity: int, rows: list[dict]) -> list[int]:
+    """Reserve the codes :func:`codes_locking_read` locked (``rows``, read
+    in this transaction); their ids, or :class:`OutOfStock` when fewer than
+    ``quantity`` were free."""
+    using = router.db_for_write(DigitalCode)
+    ids = [row["id"] for row in rows]
     if len(ids) < quantity:
         raise OutOfStock(variant_id=variant.pk, sku=variant.sku)
 

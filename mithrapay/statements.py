@@ -199,6 +199,23 @@ def execute(connection, sql: str, params, *, fetch: bool):
         return (cursor.fetchall() if fetch else None), cursor.rowcount
 
 
+def rows_together(using: str, reads: list[tuple["Statement", dict | None]]) -> list:
+    """The rows of each ``(statement, swap)`` of ``reads``, as
+    :meth:`Statement.rows` gives them, run in order: on MariaDB, with
+    nothing watching the queries, all in one round trip (the backend's
+    ``run_statements``); elsewhere one after another."""
+    connection = connections[using]
+    if not _runs_direct(connection, "run_statements"):
+        return [statement.rows(using, swap=swap) for statement, swap in reads]
+    answers = connection.run_statements(
+        [(statement.sql, statement._params(swap)) for statement, swap in reads]
+    )
+    return [
+        statement._dicts(fetched, using)
+        for (statement, _swap), (fetched, _rowcount) in zip(reads, answers, strict=True)
+    ]
+
+
 def execute_later(connection, sql: str, params) -> None:
     """Run a compiled statement whose answer nobody reads (its rows, the
     number of rows it changed) on ``connection``.

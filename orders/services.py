@@ -26,10 +26,16 @@ from catalog import inventory
 from catalog import selectors as catalog_selectors
 from catalog import services as catalog_services
 from catalog.customer_fields import clean_inputs
-from catalog.models import Variant
+from catalog.models import DigitalCode, Variant
 from mithrapay import site_settings
 from mithrapay.errors import ApplicationError, Conflict
-from mithrapay.statements import ID_SENTINEL, Statement, insert_all, insert_later
+from mithrapay.statements import (
+    ID_SENTINEL,
+    Statement,
+    insert_all,
+    insert_later,
+    rows_together,
+)
 from mithrapay.transactions import retry_on_lock_conflict
 from orders.models import (
     IdempotencyKey,
@@ -250,9 +256,24 @@ def _create_and_reserve(
     *, user, number, lines, shipping_address, note, idempotency_key
 ):
     # The customer's row serialises their concurrent checkouts, so the
-    # unpaid-order cap holds even for simultaneous requests.
+    # unpaid-order cap holds even for simultaneous requests. The code lines'
+    # locking reads follow it in the same round trip: they skip locked codes
+    # and never wait, and a checkout over the cap releases what they locked
+    # when it rolls back.
     using = router.db_for_write(Order)
-    customer = _customer_lock_statement(using).rows(using, swap={ID_SENTINEL: user.pk})
+    code_lines = _code_lines_read_together(lines, using)
+    customer, *code_rows = rows_together(
+        using,
+        [
+            (_customer_lock_statement(using), {ID_SENTINEL: user.pk}),
+            *(
+                inventory.codes_locking_read(
+                    variant=line["obj"], quantity=line["quantity"]
+                )
+                for line in code_lines
+            ),
+        ],
+    )
     if not customer:
         raise User.DoesNotExist()
     if customer[0]["pending"] >= settings.MAX_PENDING_ORDERS:
@@ -262,7 +283,10 @@ def _create_and_reserve(
     # shared lock on its variant row, and a shared lock held while waiting
     # for the stock row's exclusive lock would deadlock two buyers of the
     # same physical variant.
-    reserved = _reserve(lines)
+    codes_read = {
+        line["obj"].pk: rows for line, rows in zip(code_lines, code_rows, strict=True)
+    }
+    reserved = _reserve(lines, codes_read=codes_read)
     subtotal = sum(
         (line["obj"].price * line["quantity"] for line in lines), Decimal("0.00")
     )
@@ -318,15 +342,38 @@ def _create_and_reserve(
     return order
 
 
-def _reserve(lines: list[dict]) -> dict[int, list[int]]:
+def _code_lines_read_together(lines: list[dict], using: str) -> list[dict]:
+    """The code lines whose locking reads can run with the customer's lock:
+    all of them, when their variants are distinct (two reads of one variant
+    in one round trip would find the same codes) and codes live on the
+    order's database."""
+    code_lines = [
+        line for line in lines if line["obj"].fulfilment == Variant.Fulfilment.CODE
+    ]
+    variant_ids = {line["obj"].pk for line in code_lines}
+    if len(variant_ids) < len(code_lines) or router.db_for_write(DigitalCode) != using:
+        return []
+    return code_lines
+
+
+def _reserve(
+    lines: list[dict], *, codes_read: dict[int, list[dict]] | None = None
+) -> dict[int, list[int]]:
     """Reserve the codes and stock of every line, in variant-id order so
-    concurrent checkouts lock rows in the same order. Returns the code ids
-    per variant."""
+    concurrent checkouts lock rows in the same order. ``codes_read`` holds
+    the rows of the code lines' locking reads already run in this
+    transaction, by variant id. Returns the code ids per variant."""
+    codes_read = codes_read or {}
     reserved: dict[int, list[int]] = {}
     drawn = []
     for line in sorted(lines, key=lambda line: line["obj"].pk):
         variant = line["obj"]
-        if variant.fulfilment == Variant.Fulfilment.CODE:
+        if variant.pk in codes_read:
+            reserved[variant.pk] = inventory.codes_take(
+                variant=variant, quantity=line["quantity"], rows=codes_read[variant.pk]
+            )
+            drawn.append(variant)
+        elif variant.fulfilment == Variant.Fulfilment.CODE:
             reserved[variant.pk] = inventory.codes_reserve(
                 variant=variant, quantity=line["quantity"]
             )

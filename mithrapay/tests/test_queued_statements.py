@@ -1,8 +1,9 @@
 """Statements that wait on the MariaDB connection for the transaction's next
 one (``queue_statement``), the START TRANSACTION that waits for a block's
 first statement, and reads that ride after the COMMIT
-(``read_after_commit``): fewer round trips, the same order of statements,
-the same errors and the same transaction."""
+(``read_after_commit``), and several statements sent at once
+(``run_statements``): fewer round trips, the same order of statements, the
+same errors and the same transaction."""
 
 import contextlib
 from unittest import mock
@@ -20,6 +21,7 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
 
 from blog.models import Tag
+from catalog.models import DigitalCode
 from mithrapay import statements
 from orders.models import ItemCode, Order, OrderEvent
 from orders.tests.factories import VariantFactory, add_codes
@@ -269,6 +271,44 @@ def test_outside_a_transaction_a_read_after_commit_runs_at_once():
     assert seen == [((1,),)]
 
 
+def test_several_statements_go_in_one_round_trip_each_with_its_answer():
+    with _round_trips() as sent, transaction.atomic():
+        connection.queue_statement(INSERT, ["Music", "music"])
+        answers = connection.run_statements(
+            [
+                ("UPDATE blog_tag SET name = %s WHERE slug = %s", ["Film", "music"]),
+                ("SELECT name FROM blog_tag WHERE slug = %s", ["music"]),
+                ("SELECT name FROM blog_tag WHERE slug = %s", ["none"]),
+            ]
+        )
+
+    assert answers == [((), 1), ((("Film",),), 1), ((), 0)]
+    assert _statements(sent) == [
+        ["START", "INSERT", "UPDATE", "SELECT", "SELECT"],
+        ["COMMIT"],
+    ]
+
+
+def test_several_statements_stop_at_the_first_that_fails():
+    Tag.objects.create(name="Music", slug="music")
+
+    def block():
+        with transaction.atomic():
+            connection.run_statements(
+                [
+                    (INSERT, ["Film", "film"]),
+                    (INSERT, ["Music", "music"]),
+                    (INSERT, ["Games", "games"]),
+                ]
+            )
+
+    with pytest.raises(IntegrityError):
+        block()
+
+    assert not _seen_elsewhere("film")
+    assert not _seen_elsewhere("games")
+
+
 def test_statements_run_at_once_through_djangos_cursor_when_queries_are_watched():
     with (
         transaction.atomic(),
@@ -282,7 +322,7 @@ def test_statements_run_at_once_through_djangos_cursor_when_queries_are_watched(
 # --- A checkout ------------------------------------------------------------------
 
 
-def test_a_checkout_is_eight_round_trips_to_mariadb(user):
+def test_a_checkout_is_seven_round_trips_to_mariadb(user):
     variant = VariantFactory()
     add_codes(variant, 2)
     client = APIClient()
@@ -303,8 +343,9 @@ def test_a_checkout_is_eight_round_trips_to_mariadb(user):
         ["SELECT"],  # the token's user
         ["INSERT"],  # the idempotency claim, committed first
         ["SELECT"],  # the variants
-        ["START", "SELECT"],  # the customer's row, locked, and their unpaid orders
-        ["SELECT"],  # a free code, locked
+        # The customer's row, locked, with their unpaid orders; a free code,
+        # locked.
+        ["START", "SELECT", "SELECT"],
         ["UPDATE", "INSERT"],  # the code reserved; the order
         ["INSERT"],  # its items
         # The code tied to its item, the events, the stored answer, the
@@ -333,3 +374,50 @@ def test_the_checkout_that_takes_the_last_code_marks_the_catalog_stale(user):
         assert bump.call_count == 0
         assert client.post("/orders/", body, format="json").status_code == 201
         assert bump.call_count == 1
+
+
+def _customer(user) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {AccessToken.for_user(user)}")
+    return client
+
+
+def test_a_checkout_of_two_code_lines_reads_both_with_the_customers_lock(user):
+    first, second = VariantFactory(), VariantFactory()
+    add_codes(first, 1)
+    add_codes(second, 1)
+    client = _customer(user)
+    body = {
+        "items": [
+            {"variant": second.pk, "quantity": 1},
+            {"variant": first.pk, "quantity": 1},
+        ]
+    }
+
+    with _round_trips() as sent:
+        answer = client.post("/orders/", body, format="json")
+
+    assert answer.status_code == 201, answer.content
+    assert ["START", "SELECT", "SELECT", "SELECT"] in _statements(sent)
+    links = ItemCode.objects.filter(item__order_id=answer.json()["id"])
+    assert sorted(links.values_list("item__variant_id", "code__variant_id")) == [
+        (first.pk, first.pk),
+        (second.pk, second.pk),
+    ]
+    assert set(DigitalCode.objects.values_list("status", flat=True)) == {"reserved"}
+
+
+def test_a_checkout_over_the_unpaid_order_cap_leaves_the_code_it_read(user, settings):
+    settings.MAX_PENDING_ORDERS = 1
+    variant = VariantFactory()
+    add_codes(variant, 2)
+    client = _customer(user)
+    body = {"items": [{"variant": variant.pk, "quantity": 1}]}
+    assert client.post("/orders/", body, format="json").status_code == 201
+
+    refused = client.post("/orders/", body, format="json")
+
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "too_many_pending_orders"
+    statuses = DigitalCode.objects.order_by("status").values_list("status", flat=True)
+    assert list(statuses) == ["available", "reserved"]

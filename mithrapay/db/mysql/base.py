@@ -44,9 +44,11 @@ one multi-statement query: one round trip for several statements. The
 ``START TRANSACTION`` that opens an ``atomic`` block waits the same way for
 the block's first statement, and a read that must see the committed data
 (:meth:`DatabaseWrapper.read_after_commit`) rides after the ``COMMIT`` in the
-same query. MariaDB runs the statements of one query in order and stops at
-the first that fails; its error is raised by the statement or the commit
-they went with, and a failed commit rolls the whole transaction back. Under
+same query. Statements that need nothing from each other's answers go
+together too (:meth:`DatabaseWrapper.run_statements`). MariaDB runs the
+statements of one query in order and stops at the first that fails; its
+error is raised by the statement or the commit they went with, and a failed
+commit rolls the whole transaction back. Under
 the checkout load a round trip cost the machine about as much as 3 % of the
 checkout's throughput (the Performance section of the README).
 """
@@ -136,7 +138,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
         self.queued = []
         self.reads_after_commit = []
         with debug_transaction(self, "COMMIT"), self.wrap_database_errors:
-            self._send(statements, fetch=False, reads=reads)
+            self._send(statements, fetch=False, answered=0, reads=reads)
         return None
 
     def _rollback(self):
@@ -188,7 +190,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
             statements = self.queued
             self.queued = []
             with self.wrap_database_errors:
-                self._send(statements, fetch=False)
+                self._send(statements, fetch=False, answered=0)
 
     def _check_open_transaction(self) -> None:
         # What run_statement checks, for a statement that waits: the thread,
@@ -207,26 +209,30 @@ class DatabaseWrapper(base.DatabaseWrapper):
             # A placeholder without its value, as the driver's cursor says.
             raise self.Database.ProgrammingError(str(error)) from error
 
-    def _send(self, statements: list[bytes], *, fetch: bool, reads=()):
+    def _send(self, statements: list[bytes], *, fetch: bool, answered=1, reads=()):
         """One round trip: ``statements`` in one query, then ``reads``.
-        ``(rows, rowcount)`` of the last statement; each read gets its rows,
-        or keeps none when it or one before it failed."""
+        ``(rows, rowcount)`` of each of the last ``answered`` statements;
+        each read gets its rows, or keeps none when it or one before it
+        failed."""
         driver = self.connection
+        first_answered = len(statements) - answered
+        answers = []
         try:
             driver.query(b";".join([*statements, *(read.query for read in reads)]))
-            for _statement in statements[1:]:
-                # Every answer arrives whole (as the driver's cursor stores
-                # them); moving on raises the next statement's error.
-                driver.store_result()
-                driver.next_result()
+            for index in range(len(statements)):
+                # Moving on raises the next statement's error; every answer
+                # arrives whole (as the driver's cursor stores them), and a
+                # statement without rows has no result.
+                if index:
+                    driver.next_result()
+                result = driver.store_result()
+                if index >= first_answered:
+                    rows = result.fetch_row(0) if fetch and result is not None else ()
+                    answers.append(((rows if fetch else None), driver.affected_rows()))
         except self.Database.OperationalError as error:
             if error.args[0] in base.CursorWrapper.codes_for_integrityerror:
                 raise IntegrityError(*error.args) from error
             raise
-        # A statement without rows has no result.
-        result = driver.store_result()
-        rows = result.fetch_row(0) if fetch and result is not None else ()
-        answer = (rows if fetch else None), driver.affected_rows()
         for read in reads:
             try:
                 driver.next_result()
@@ -236,7 +242,22 @@ class DatabaseWrapper(base.DatabaseWrapper):
                 # runs again on its own when its callback is due.
                 break
             read.rows = result.fetch_row(0) if result is not None else ()
-        return answer
+        return answers
+
+    @async_unsafe
+    def run_statements(self, queries: list[tuple[str, list]]) -> list[tuple]:
+        """Run several statements in one round trip, in order; the
+        ``(rows, rowcount)`` of each. MariaDB stops at the first that fails,
+        and its error is raised; the checks and errors are
+        :meth:`run_statement`'s."""
+        self.close_if_health_check_failed()
+        self.ensure_connection()
+        self.validate_thread_sharing()
+        self.validate_no_broken_transaction()
+        with self.wrap_database_errors:
+            statements = [*self.queued, *(self._render(*query) for query in queries)]
+            self.queued = []
+            return self._send(statements, fetch=True, answered=len(queries))
 
     @async_unsafe
     def run_statement(self, sql: str, params: list, *, fetch: bool):
@@ -260,7 +281,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
         with self.wrap_database_errors:
             statements = [*self.queued, self._render(sql, params)]
             self.queued = []
-            return self._send(statements, fetch=fetch)
+            return self._send(statements, fetch=fetch)[0]
 
     def close_if_health_check_failed(self):
         if (
