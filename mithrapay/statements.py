@@ -326,9 +326,13 @@ def insert_all(objs: list[Model], *, using: str | None = None) -> list[Model]:
     rows, _rowcount = execute(
         connection, insert.sql, params, fetch=bool(insert.returning)
     )
-    rows = rows or []
+    return _saved(insert, objs, rows, connection)
 
-    for obj, row in zip(objs, rows, strict=bool(insert.returning)):
+
+def _saved(insert: _Insert, objs: list[Model], rows, connection) -> list[Model]:
+    """``objs`` given the values ``insert`` returned (``rows``) and marked
+    saved, as ``bulk_create`` leaves them."""
+    for obj, row in zip(objs, rows or [], strict=bool(insert.returning)):
         values = list(row)
         for position, functions, expression in insert.converters:
             for function in functions:
@@ -337,8 +341,115 @@ def insert_all(objs: list[Model], *, using: str | None = None) -> list[Model]:
             setattr(obj, field.attname, value)
     for obj in objs:
         obj._state.adding = False
-        obj._state.db = using
+        obj._state.db = connection.alias
     return objs
+
+
+def insert_with_parent(
+    parent: Model, children: list[Model], field_name: str, *, using: str | None = None
+) -> list[Model]:
+    """Insert the new row ``parent``, then the new rows ``children`` with
+    their foreign key ``field_name`` pointing at it; the children, saved as
+    :func:`insert_all` leaves them, each with ``parent`` as its related
+    object.
+
+    On MariaDB, with nothing watching the queries, both INSERTs go in one
+    round trip (the backend's ``run_statements``): the children's key to
+    the parent is ``LAST_INSERT_ID()``, the id MariaDB gave the parent's
+    row in the statement before. MariaDB stops at the first statement that
+    fails, so no child is inserted without its parent. Elsewhere, and where
+    :func:`insert_all` would fall back to ``bulk_create``, the parent is
+    inserted first and the children after it.
+    """
+    model = type(parent)
+    using = using or router.db_for_write(model)
+    connection = connections[using]
+    field = type(children[0])._meta.get_field(field_name) if children else None
+    together = (
+        field is not None
+        and field.remote_field.model is model
+        and _runs_direct(connection, "run_statements")
+        and _children_together(parent, children, field, using, connection)
+    )
+    if not together:
+        insert_all([parent], using=using)
+        for child in children:
+            setattr(child, field_name, parent)
+        return insert_all(children, using=using)
+    (parent_insert, parent_params), (sql, params, children_insert) = together
+    (parent_rows, _), (children_rows, _) = connection.run_statements(
+        [(parent_insert.sql, parent_params), (sql, params)]
+    )
+    _saved(parent_insert, [parent], parent_rows, connection)
+    for child in children:
+        setattr(child, field_name, parent)
+    return _saved(children_insert, children, children_rows, connection)
+
+
+def _children_together(parent, children, field, using, connection):
+    """The parent's compiled INSERT and values, and the children's INSERT
+    with ``LAST_INSERT_ID()`` for ``field`` and its values; None where
+    either must go through :func:`insert_all` on its own."""
+    parent_insert = _insert_for([parent], using)
+    parent_params = (
+        None
+        if parent_insert is None or not parent_insert.returning
+        else _insert_params(parent_insert, [parent], connection)
+    )
+    if parent_params is None:
+        return None
+    # The children's key is the compiled placeholder until MariaDB fills it
+    # in; its values are dropped from the ones the driver is given.
+    for child in children:
+        setattr(child, field.attname, ID_SENTINEL)
+    try:
+        key = (type(children[0]), using, len(children), field.attname)
+        if key in _inserts_under_parent:
+            compiled = _inserts_under_parent[key]
+        else:
+            compiled = _compiled_under_parent(key, children, field)
+        params = (
+            None
+            if compiled is None
+            else _insert_params(compiled[0], children, connection)
+        )
+    finally:
+        for child in children:
+            setattr(child, field.attname, None)
+    if params is None:
+        return None
+    children_insert, sql, width, position = compiled
+    kept = [value for index, value in enumerate(params) if index % width != position]
+    return (parent_insert, parent_params), (sql, kept, children_insert)
+
+
+def _insert_for(objs: list[Model], using: str) -> _Insert | None:
+    key = (type(objs[0]), using, len(objs))
+    return _inserts[key] if key in _inserts else _compiled_insert(key, objs)
+
+
+# (model, database, rows, key column) -> the children's compiled INSERT, its
+# SQL with LAST_INSERT_ID() for the key column's placeholders, the values per
+# row and the key's place among them; None where it cannot be rewritten.
+_inserts_under_parent: dict[tuple, tuple | None] = {}
+
+
+def _compiled_under_parent(key: tuple, children: list[Model], field) -> tuple | None:
+    _model, using, rows, _attname = key
+    _inserts_under_parent[key] = None
+    insert = _insert_for(children, using)
+    if insert is None or field not in insert.fields:
+        return None
+    width = len(insert.fields)
+    position = insert.fields.index(field)
+    parts = insert.sql.split("%s")
+    if "%%" in insert.sql or len(parts) != rows * width + 1:
+        return None
+    sql = parts[0]
+    for index, part in enumerate(parts[1:]):
+        sql += ("LAST_INSERT_ID()" if index % width == position else "%s") + part
+    _inserts_under_parent[key] = (insert, sql, width, position)
+    return _inserts_under_parent[key]
 
 
 def insert_later(objs: list[Model], *, using: str | None = None) -> None:

@@ -32,8 +32,8 @@ from mithrapay.errors import ApplicationError, Conflict
 from mithrapay.statements import (
     ID_SENTINEL,
     Statement,
-    insert_all,
     insert_later,
+    insert_with_parent,
     rows_together,
 )
 from mithrapay.transactions import retry_on_lock_conflict
@@ -302,11 +302,11 @@ def _create_and_reserve(
         note=note,
         idempotency_key=idempotency_key,
     )
-    insert_all([order])
-    items = insert_all(
+    # The order and its items go in one round trip on MariaDB.
+    items = insert_with_parent(
+        order,
         [
             OrderItem(
-                order=order,
                 variant=line["obj"],
                 product_name=line["obj"].product.name,
                 variant_name=line["obj"].name,
@@ -320,7 +320,8 @@ def _create_and_reserve(
                 inputs=line["inputs"],
             )
             for line in lines
-        ]
+        ],
+        "order",
     )
     _link_codes(order, items, reserved)
     _items_loaded(order, items)

@@ -24,6 +24,7 @@ from blog.models import Tag
 from catalog.models import DigitalCode
 from mithrapay import statements
 from orders.models import ItemCode, Order, OrderEvent
+from orders.services import order_create
 from orders.tests.factories import VariantFactory, add_codes
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.mariadb]
@@ -322,7 +323,56 @@ def test_statements_run_at_once_through_djangos_cursor_when_queries_are_watched(
 # --- A checkout ------------------------------------------------------------------
 
 
-def test_a_checkout_is_seven_round_trips_to_mariadb(user):
+def test_a_parent_and_its_children_go_in_one_round_trip(user):
+    variant = VariantFactory()
+    add_codes(variant, 1)
+    order = order_create(user=user, lines=[{"variant": variant.pk, "quantity": 1}])
+    parent = Order(
+        number="P-1",
+        user=user,
+        subtotal=order.subtotal,
+        total=order.total,
+        currency=order.currency,
+        expires_at=order.expires_at,
+    )
+    notes = [
+        OrderEvent(kind=OrderEvent.Kind.NOTE, actor=OrderEvent.Actor.STAFF)
+        for _ in range(2)
+    ]
+
+    with _round_trips() as sent, transaction.atomic():
+        statements.insert_with_parent(parent, notes, "order")
+
+    assert _statements(sent) == [["START", "INSERT", "INSERT"], ["COMMIT"]]
+    assert b"LAST_INSERT_ID()" in sent[0]
+    stored = OrderEvent.objects.filter(pk__in=[note.pk for note in notes])
+    assert sorted(stored.values_list("order_id", flat=True)) == [parent.pk] * 2
+
+
+def test_a_parent_and_its_children_go_one_by_one_when_queries_are_watched(user):
+    variant = VariantFactory()
+    add_codes(variant, 1)
+    order = order_create(user=user, lines=[{"variant": variant.pk, "quantity": 1}])
+    parent = Order(
+        number="P-2",
+        user=user,
+        subtotal=order.subtotal,
+        total=order.total,
+        currency=order.currency,
+        expires_at=order.expires_at,
+    )
+    notes = [OrderEvent(kind=OrderEvent.Kind.NOTE, actor=OrderEvent.Actor.STAFF)]
+
+    with CaptureQueriesContext(connection) as queries:
+        statements.insert_with_parent(parent, notes, "order")
+
+    inserts = [q["sql"] for q in queries if q["sql"].startswith("INSERT")]
+    assert len(inserts) == 2
+    assert "LAST_INSERT_ID" not in inserts[1]
+    assert OrderEvent.objects.get(pk=notes[0].pk).order_id == parent.pk
+
+
+def test_a_checkout_is_six_round_trips_to_mariadb(user):
     variant = VariantFactory()
     add_codes(variant, 2)
     client = APIClient()
@@ -346,8 +396,8 @@ def test_a_checkout_is_seven_round_trips_to_mariadb(user):
         # The customer's row, locked, with their unpaid orders; a free code,
         # locked.
         ["START", "SELECT", "SELECT"],
-        ["UPDATE", "INSERT"],  # the code reserved; the order
-        ["INSERT"],  # its items
+        # The code reserved; the order; its items.
+        ["UPDATE", "INSERT", "INSERT"],
         # The code tied to its item, the events, the stored answer, the
         # commit, and the sold-out check on what is committed.
         ["INSERT", "INSERT", "UPDATE", "COMMIT", "SELECT"],

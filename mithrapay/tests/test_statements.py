@@ -10,7 +10,12 @@ from django.db.models.functions import Concat
 from django.utils import timezone
 
 from mithrapay import statements
-from mithrapay.statements import ID_SENTINEL, Statement, insert_all
+from mithrapay.statements import (
+    ID_SENTINEL,
+    Statement,
+    insert_all,
+    insert_with_parent,
+)
 from orders import services
 from orders.models import IdempotencyKey, Order, OrderEvent
 from orders.tests.factories import VariantFactory, add_codes
@@ -85,6 +90,71 @@ def test_insert_all_refuses_a_duplicate_like_bulk_create(order, user):
         with pytest.raises(IntegrityError), transaction.atomic():
             insert_all([IdempotencyKey(**claim)])
     assert IdempotencyKey.objects.filter(user=user, key="k").count() == 1
+
+
+def _order_like(order, number: str) -> Order:
+    """A new order of the same customer and totals as ``order``."""
+    return Order(
+        number=number,
+        user=order.user,
+        subtotal=order.subtotal,
+        total=order.total,
+        currency=order.currency,
+        expires_at=order.expires_at,
+    )
+
+
+def _notes(count: int, text: str = "note") -> list[OrderEvent]:
+    """Events of no order yet."""
+    return [
+        OrderEvent(
+            kind=OrderEvent.Kind.NOTE,
+            actor=OrderEvent.Actor.STAFF,
+            message=f"{text} {n}",
+            data={"n": n},
+        )
+        for n in range(count)
+    ]
+
+
+@pytest.mark.parametrize("count", [1, 3])
+def test_insert_with_parent_points_every_child_at_the_new_parent(order, count):
+    statements._inserts.clear()
+    statements._inserts_under_parent.clear()
+    for round_ in range(2):  # the compile, then the compiled statements
+        parent = _order_like(order, f"P-{count}-{round_}")
+
+        children = insert_with_parent(parent, _notes(count), "order")
+
+        assert parent.pk is not None
+        assert not parent._state.adding
+        assert Order.objects.filter(pk=parent.pk, number=parent.number).exists()
+        assert len({child.pk for child in children}) == count
+        assert all(child.order is parent for child in children)
+        assert all(not child._state.adding for child in children)
+        stored = OrderEvent.objects.filter(pk__in=[child.pk for child in children])
+        assert _stored(stored.order_by("pk")) == _stored(children)
+        assert {event.order_id for event in stored} == {parent.pk}
+
+
+def test_a_parent_refused_inserts_none_of_its_children(order):
+    insert_with_parent(_order_like(order, "P-1"), _notes(1), "order")
+    statements._inserts_under_parent.clear()
+
+    for _round in range(2):
+        with pytest.raises(IntegrityError), transaction.atomic():
+            insert_with_parent(_order_like(order, "P-1"), _notes(2, "orphan"), "order")
+
+    assert not OrderEvent.objects.filter(message__startswith="orphan").exists()
+    assert Order.objects.filter(number="P-1").count() == 1
+
+
+def test_insert_with_parent_and_no_children_inserts_the_parent(order):
+    parent = _order_like(order, "P-0")
+
+    assert insert_with_parent(parent, [], "order") == []
+
+    assert Order.objects.filter(pk=parent.pk).exists()
 
 
 def test_an_expression_value_goes_through_bulk_create(order):
