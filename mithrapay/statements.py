@@ -348,10 +348,10 @@ def _saved(insert: _Insert, objs: list[Model], rows, connection) -> list[Model]:
 def insert_with_parent(
     parent: Model, children: list[Model], field_name: str, *, using: str | None = None
 ) -> list[Model]:
-    """Insert the new row ``parent``, then the new rows ``children`` with
-    their foreign key ``field_name`` pointing at it; the children, saved as
-    :func:`insert_all` leaves them, each with ``parent`` as its related
-    object.
+    """Insert the new row ``parent``, then the new rows ``children`` (built
+    without it) with their foreign key ``field_name`` pointing at it; the
+    children, saved as :func:`insert_all` leaves them, each with ``parent``
+    as its related object.
 
     On MariaDB, with nothing watching the queries, both INSERTs go in one
     round trip (the backend's ``run_statements``): the children's key to
