@@ -264,14 +264,19 @@ def test_two_buyers_taking_the_last_two_codes_at_once_flip_in_stock(
     buyers = [UserFactory() for _ in range(2)]
     before = listed_in_stock(api_client, variant)
     both_reserved = threading.Barrier(2, timeout=10)
-    reserve = inventory.codes_reserve
+    take = inventory.codes_take
+    taken = []
 
-    def reserve_then_wait(**kwargs):
-        ids = reserve(**kwargs)
+    # codes_take is where every checkout path reserves the codes its locking
+    # read found (codes_reserve calls it too), so both checkouts hold their
+    # code, uncommitted, when they meet here.
+    def take_then_wait(**kwargs):
+        ids = take(**kwargs)
+        taken.append(ids)
         both_reserved.wait()
         return ids
 
-    monkeypatch.setattr(inventory, "codes_reserve", reserve_then_wait)
+    monkeypatch.setattr(inventory, "codes_take", take_then_wait)
 
     results = run_together(
         lambda user: services.order_create(
@@ -281,6 +286,8 @@ def test_two_buyers_taking_the_last_two_codes_at_once_flip_in_stock(
     )
 
     assert [type(result) for result in results] == [Order, Order], results
+    assert len(taken) == 2, taken
+    assert taken[0] != taken[1], taken
     assert DigitalCode.objects.filter(status="available").count() == 0
     assert (before, listed_in_stock(api_client, variant)) == (True, False)
 
