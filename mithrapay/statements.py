@@ -315,14 +315,10 @@ def insert_all(objs: list[Model], *, using: str | None = None) -> list[Model]:
     """
     if not objs:
         return objs
-    model = type(objs[0])
-    using = using or router.db_for_write(model)
-    connection = connections[using]
-    key = (model, using, len(objs))
-    insert = _inserts[key] if key in _inserts else _compiled_insert(key, objs)
-    params = None if insert is None else _insert_params(insert, objs, connection)
+    using, insert, params = _prepared_insert(objs, using)
     if params is None:
-        return model._default_manager.using(using).bulk_create(objs)
+        return type(objs[0])._default_manager.using(using).bulk_create(objs)
+    connection = connections[using]
     rows, _rowcount = execute(
         connection, insert.sql, params, fetch=bool(insert.returning)
     )
@@ -460,16 +456,23 @@ def insert_later(objs: list[Model], *, using: str | None = None) -> None:
     (no primary key, not marked saved)."""
     if not objs:
         return
-    model = type(objs[0])
-    using = using or router.db_for_write(model)
-    connection = connections[using]
-    key = (model, using, len(objs))
-    insert = _inserts[key] if key in _inserts else _compiled_insert(key, objs)
-    params = None if insert is None else _insert_params(insert, objs, connection)
+    using, insert, params = _prepared_insert(objs, using)
     if params is None:
-        model._default_manager.using(using).bulk_create(objs)
+        type(objs[0])._default_manager.using(using).bulk_create(objs)
         return
-    execute_later(connection, insert.sql, params)
+    execute_later(connections[using], insert.sql, params)
+
+
+def _prepared_insert(objs: list[Model], using: str | None) -> tuple:
+    """``(using, insert, params)`` for new rows ``objs`` of one model: the
+    database they go to, their compiled INSERT and its values; ``params``
+    is None where ``bulk_create`` must insert them."""
+    using = using or router.db_for_write(type(objs[0]))
+    insert = _insert_for(objs, using)
+    params = (
+        None if insert is None else _insert_params(insert, objs, connections[using])
+    )
+    return using, insert, params
 
 
 def _insert_params(insert: _Insert, objs: list[Model], connection) -> list | None:

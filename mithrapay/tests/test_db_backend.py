@@ -11,6 +11,7 @@ from django.db import OperationalError, connection, connections, transaction
 
 from blog.models import Tag
 from mithrapay.db.mysql import base
+from mithrapay.tests.transaction_checks import failing_block, tag_seen_elsewhere
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.mariadb]
 
@@ -111,25 +112,6 @@ def _counters() -> dict:
         return {name: int(value) for name, value in cursor.fetchall()}
 
 
-def _seen_elsewhere(slug: str) -> bool:
-    """Whether another connection sees the tag (what is committed)."""
-    other = connections.create_connection("default")
-    try:
-        with other.cursor() as cursor:
-            cursor.execute("SELECT COUNT(*) FROM blog_tag WHERE slug = %s", [slug])
-            return cursor.fetchone()[0] == 1
-    finally:
-        other.close()
-
-
-def _failing_block(*work) -> None:
-    """An atomic block that calls each of ``work`` and then fails."""
-    with transaction.atomic():
-        for step in work:
-            step()
-        raise RuntimeError("the block fails")
-
-
 def _lock_elsewhere(pk: int) -> None:
     """Lock the tag from another connection, waiting at most a second."""
     other = connections.create_connection("default")
@@ -160,7 +142,7 @@ def test_an_atomic_block_is_start_transaction_then_commit_and_nothing_else():
         "Com_rollback": 0,
         "Com_set_option": 0,
     }
-    assert _seen_elsewhere("music")
+    assert tag_seen_elsewhere("music")
     assert _server_autocommit() == 1
 
 
@@ -169,32 +151,32 @@ def test_a_failed_block_is_rolled_back_and_the_session_stays_in_autocommit():
     before = _counters()
 
     with pytest.raises(RuntimeError):
-        _failing_block(lambda: Tag.objects.create(name="Film", slug="film"))
+        failing_block(lambda: Tag.objects.create(name="Film", slug="film"))
 
     assert _statements_since(before)["Com_rollback"] == 1
     assert _statements_since(before)["Com_set_option"] == 0
     assert not Tag.objects.filter(slug="film").exists()
     Tag.objects.create(name="Games", slug="games")
-    assert _seen_elsewhere("games")  # committed by itself, outside any block
+    assert tag_seen_elsewhere("games")  # committed by itself, outside any block
 
 
 def test_a_block_holds_its_writes_and_locks_until_it_ends():
     with transaction.atomic():
         tag = Tag.objects.create(name="Music", slug="music")
-        assert not _seen_elsewhere("music")
+        assert not tag_seen_elsewhere("music")
         with pytest.raises(OperationalError):
             _lock_elsewhere(tag.pk)
-    assert _seen_elsewhere("music")
+    assert tag_seen_elsewhere("music")
 
 
 def test_an_inner_block_rolls_back_to_its_savepoint_and_the_outer_commits():
     with transaction.atomic():
         Tag.objects.create(name="Music", slug="music")
         with pytest.raises(RuntimeError):
-            _failing_block(lambda: Tag.objects.create(name="Film", slug="film"))
+            failing_block(lambda: Tag.objects.create(name="Film", slug="film"))
 
-    assert _seen_elsewhere("music")
-    assert not _seen_elsewhere("film")
+    assert tag_seen_elsewhere("music")
+    assert not tag_seen_elsewhere("film")
 
 
 def test_on_commit_callbacks_run_after_the_commit_and_not_after_a_rollback():
@@ -202,8 +184,8 @@ def test_on_commit_callbacks_run_after_the_commit_and_not_after_a_rollback():
 
     with transaction.atomic():
         Tag.objects.create(name="Music", slug="music")
-        transaction.on_commit(lambda: ran.append(_seen_elsewhere("music")))
+        transaction.on_commit(lambda: ran.append(tag_seen_elsewhere("music")))
     with pytest.raises(RuntimeError):
-        _failing_block(lambda: transaction.on_commit(lambda: ran.append("rolled back")))
+        failing_block(lambda: transaction.on_commit(lambda: ran.append("rolled back")))
 
     assert ran == [True]

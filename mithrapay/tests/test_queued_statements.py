@@ -13,7 +13,6 @@ from django.db import (
     DatabaseError,
     IntegrityError,
     connection,
-    connections,
     transaction,
 )
 from django.test.utils import CaptureQueriesContext
@@ -21,8 +20,10 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
 
 from blog.models import Tag
+from catalog import services as catalog_services
 from catalog.models import DigitalCode
 from mithrapay import statements
+from mithrapay.tests.transaction_checks import failing_block, tag_seen_elsewhere
 from orders.models import ItemCode, Order, OrderEvent
 from orders.services import order_create
 from orders.tests.factories import VariantFactory, add_codes
@@ -72,32 +73,13 @@ def _statements(sent: list[bytes]) -> list[list[str]]:
     ]
 
 
-def _seen_elsewhere(slug: str) -> bool:
-    """Whether another connection sees the tag (what is committed)."""
-    other = connections.create_connection("default")
-    try:
-        with other.cursor() as cursor:
-            cursor.execute(COUNT, [slug])
-            return cursor.fetchone()[0] == 1
-    finally:
-        other.close()
-
-
-def _failing_block(*work) -> None:
-    """An atomic block that calls each of ``work`` and then fails."""
-    with transaction.atomic():
-        for step in work:
-            step()
-        raise RuntimeError("the block fails")
-
-
 def test_a_block_starts_its_transaction_with_its_first_statement():
     with _round_trips() as sent, transaction.atomic():
         connection.run_statement(INSERT, ["Music", "music"], fetch=False)
-        assert not _seen_elsewhere("music")
+        assert not tag_seen_elsewhere("music")
 
     assert _statements(sent) == [["START", "INSERT"], ["COMMIT"]]
-    assert _seen_elsewhere("music")
+    assert tag_seen_elsewhere("music")
 
 
 def test_queued_statements_go_in_order_with_the_next_statement():
@@ -119,11 +101,11 @@ def test_queued_statements_go_with_the_commit():
     with _round_trips() as sent, transaction.atomic():
         connection.run_statement(INSERT, ["Music", "music"], fetch=False)
         connection.queue_statement(INSERT, ["Film", "film"])
-        assert not _seen_elsewhere("film")
+        assert not tag_seen_elsewhere("film")
 
     assert _statements(sent) == [["START", "INSERT"], ["INSERT", "COMMIT"]]
-    assert _seen_elsewhere("music")
-    assert _seen_elsewhere("film")
+    assert tag_seen_elsewhere("music")
+    assert tag_seen_elsewhere("film")
 
 
 def test_djangos_cursor_sends_the_queued_statements_before_its_own():
@@ -147,8 +129,8 @@ def test_a_failing_queued_statement_fails_the_statement_it_went_with():
         block()
 
     # MariaDB stopped at the duplicate; the block rolled everything back.
-    assert not _seen_elsewhere("film")
-    assert not _seen_elsewhere("games")
+    assert not tag_seen_elsewhere("film")
+    assert not tag_seen_elsewhere("games")
     assert Tag.objects.count() == 1
 
 
@@ -165,17 +147,17 @@ def test_a_failing_queued_statement_fails_the_commit_and_nothing_is_kept():
     with pytest.raises(IntegrityError):
         block()
 
-    assert not _seen_elsewhere("film")
+    assert not tag_seen_elsewhere("film")
     assert ran == []
     # The connection serves the next transaction as usual.
     with transaction.atomic():
         connection.queue_statement(INSERT, ["Games", "games"])
-    assert _seen_elsewhere("games")
+    assert tag_seen_elsewhere("games")
 
 
 def test_a_failed_block_never_sends_what_waited():
     with _round_trips() as sent, pytest.raises(RuntimeError):
-        _failing_block(lambda: connection.queue_statement(INSERT, ["Music", "music"]))
+        failing_block(lambda: connection.queue_statement(INSERT, ["Music", "music"]))
 
     assert _statements(sent) == [["ROLLBACK"]]
     assert not Tag.objects.filter(slug="music").exists()
@@ -185,18 +167,18 @@ def test_an_inner_block_rolled_back_undoes_only_its_own_queued_statements():
     with transaction.atomic():
         connection.queue_statement(INSERT, ["Music", "music"])
         with pytest.raises(RuntimeError):
-            _failing_block(lambda: connection.queue_statement(INSERT, ["Film", "film"]))
+            failing_block(lambda: connection.queue_statement(INSERT, ["Film", "film"]))
         connection.queue_statement(INSERT, ["Games", "games"])
 
-    assert _seen_elsewhere("music")
-    assert not _seen_elsewhere("film")
-    assert _seen_elsewhere("games")
+    assert tag_seen_elsewhere("music")
+    assert not tag_seen_elsewhere("film")
+    assert tag_seen_elsewhere("games")
 
 
 def test_outside_a_transaction_a_queued_statement_runs_at_once():
     with _round_trips() as sent:
         connection.queue_statement(INSERT, ["Music", "music"])
-        assert _seen_elsewhere("music")
+        assert tag_seen_elsewhere("music")
 
     assert _statements(sent) == [["INSERT"]]
 
@@ -232,7 +214,7 @@ def test_no_read_after_a_rollback():
     seen = []
 
     with _round_trips() as sent, pytest.raises(RuntimeError):
-        _failing_block(
+        failing_block(
             lambda: connection.run_statement(INSERT, ["Music", "music"], fetch=False),
             lambda: connection.read_after_commit(COUNT, ["music"], seen.append),
         )
@@ -259,7 +241,7 @@ def test_a_failed_read_after_commit_keeps_the_commit_and_raises_on_its_own():
     # The commit stands; the first read came back with it; the failed one,
     # run again on its own as its callback came due, raised as an on_commit
     # callback's error does.
-    assert _seen_elsewhere("music")
+    assert tag_seen_elsewhere("music")
     assert seen == [((1,),)]
 
 
@@ -306,8 +288,8 @@ def test_several_statements_stop_at_the_first_that_fails():
     with pytest.raises(IntegrityError):
         block()
 
-    assert not _seen_elsewhere("film")
-    assert not _seen_elsewhere("games")
+    assert not tag_seen_elsewhere("film")
+    assert not tag_seen_elsewhere("games")
 
 
 def test_statements_run_at_once_through_djangos_cursor_when_queries_are_watched():
@@ -323,18 +305,24 @@ def test_statements_run_at_once_through_djangos_cursor_when_queries_are_watched(
 # --- A checkout ------------------------------------------------------------------
 
 
-def test_a_parent_and_its_children_go_in_one_round_trip(user):
+def _new_order_like_a_placed_one(user, number: str) -> Order:
+    """An unsaved order of ``user``, its amounts and expiry those of an
+    order placed for one code."""
     variant = VariantFactory()
     add_codes(variant, 1)
     order = order_create(user=user, lines=[{"variant": variant.pk, "quantity": 1}])
-    parent = Order(
-        number="P-1",
+    return Order(
+        number=number,
         user=user,
         subtotal=order.subtotal,
         total=order.total,
         currency=order.currency,
         expires_at=order.expires_at,
     )
+
+
+def test_a_parent_and_its_children_go_in_one_round_trip(user):
+    parent = _new_order_like_a_placed_one(user, "P-1")
     notes = [
         OrderEvent(kind=OrderEvent.Kind.NOTE, actor=OrderEvent.Actor.STAFF)
         for _ in range(2)
@@ -350,17 +338,7 @@ def test_a_parent_and_its_children_go_in_one_round_trip(user):
 
 
 def test_a_parent_and_its_children_go_one_by_one_when_queries_are_watched(user):
-    variant = VariantFactory()
-    add_codes(variant, 1)
-    order = order_create(user=user, lines=[{"variant": variant.pk, "quantity": 1}])
-    parent = Order(
-        number="P-2",
-        user=user,
-        subtotal=order.subtotal,
-        total=order.total,
-        currency=order.currency,
-        expires_at=order.expires_at,
-    )
+    parent = _new_order_like_a_placed_one(user, "P-2")
     notes = [OrderEvent(kind=OrderEvent.Kind.NOTE, actor=OrderEvent.Actor.STAFF)]
 
     with CaptureQueriesContext(connection) as queries:
@@ -372,11 +350,16 @@ def test_a_parent_and_its_children_go_one_by_one_when_queries_are_watched(user):
     assert OrderEvent.objects.get(pk=notes[0].pk).order_id == parent.pk
 
 
+def _signed_in(user) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {AccessToken.for_user(user)}")
+    return client
+
+
 def test_a_checkout_is_six_round_trips_to_mariadb(user):
     variant = VariantFactory()
     add_codes(variant, 2)
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {AccessToken.for_user(user)}")
+    client = _signed_in(user)
     body = {"items": [{"variant": variant.pk, "quantity": 1}]}
     # The first checkout of the process reads the site settings and compiles
     # its statements; the second is what every later one costs.
@@ -411,12 +394,9 @@ def test_a_checkout_is_six_round_trips_to_mariadb(user):
 
 
 def test_the_checkout_that_takes_the_last_code_marks_the_catalog_stale(user):
-    from catalog import services as catalog_services
-
     variant = VariantFactory()
     add_codes(variant, 2)
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {AccessToken.for_user(user)}")
+    client = _signed_in(user)
     body = {"items": [{"variant": variant.pk, "quantity": 1}]}
 
     with mock.patch.object(catalog_services, "catalog_version_bump") as bump:
@@ -427,8 +407,7 @@ def test_the_checkout_that_takes_the_last_code_marks_the_catalog_stale(user):
 
 
 def _customer(user) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {AccessToken.for_user(user)}")
+    client = _signed_in(user)
     return client
 
 
