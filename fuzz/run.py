@@ -42,14 +42,48 @@ GENEROUS_LIMITS = {
 CUSTOMER = """
 import json, secrets
 from accounts import services, tokens
+from accounts.models import User
+from blog import services as blog_services
 from catalog.models import Product, Variant
+from mithrapay.errors import ApplicationError
+from orders import services as order_services
 user = services.user_register(
     email="fuzz-customer@example.com", password=secrets.token_urlsafe(24)
 )
+# A few of the customer's own orders and some published posts, so the
+# operations addressed by an order number or a post slug reach real ones
+# in every phase, not only where a link hands one on.
+orders = []
+for variant in Variant.objects.filter(fulfilment="code").order_by("pk"):
+    if len(orders) == 3:
+        break
+    try:
+        placed = order_services.order_create(
+            user=user, lines=[{"variant": variant.pk, "quantity": 1}]
+        )
+    except ApplicationError:
+        continue
+    orders.append(placed.number)
+author = User.objects.create_user(
+    email="fuzz-author@example.com",
+    password=secrets.token_urlsafe(24),
+    is_staff=True,
+)
+posts = [
+    blog_services.post_create(
+        author=author,
+        title=f"Fuzz post {number}",
+        body="A published post for the fuzz run.",
+        status="published",
+    ).slug
+    for number in range(3)
+]
 print(json.dumps({
     "access": tokens.issue_pair(user)["access"],
     "variants": list(Variant.objects.order_by("pk").values_list("pk", flat=True)),
     "products": list(Product.objects.order_by("pk").values_list("slug", flat=True)),
+    "orders": orders,
+    "posts": posts,
 }))
 """
 
@@ -74,6 +108,8 @@ def main() -> int:
         shutil.copy(BASE_DIR / "fuzz" / "hooks.py", work)
         (work / "variants.dict").write_text(_dictionary(seeded["variants"]))
         (work / "products.dict").write_text(_dictionary(seeded["products"]))
+        (work / "orders.dict").write_text(_dictionary(seeded["orders"]))
+        (work / "posts.dict").write_text(_dictionary(seeded["posts"]))
 
         stack.start_gunicorn(log_dir=work)
         logger.info("server on %s, logs in %s", stack.base_url, work)
