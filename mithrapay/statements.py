@@ -452,8 +452,9 @@ def insert_later(objs: list[Model], *, using: str | None = None) -> None:
     """Insert new rows of one model whose keys nobody reads: as
     :func:`insert_all`, but through :func:`execute_later`, so inside a
     transaction on MariaDB the INSERT goes with the transaction's next
-    statement or its ``COMMIT``. The objects are left as they were given
-    (no primary key, not marked saved)."""
+    statement or its ``COMMIT``. Nothing is read back into the objects:
+    they keep no primary key and are not marked saved, except where
+    ``bulk_create`` inserts them instead, which sets both."""
     if not objs:
         return
     using, insert, params = _prepared_insert(objs, using)
