@@ -350,7 +350,7 @@ def test_a_parent_and_its_children_go_one_by_one_when_queries_are_watched(user):
     assert OrderEvent.objects.get(pk=notes[0].pk).order_id == parent.pk
 
 
-def _signed_in(user) -> APIClient:
+def _customer(user) -> APIClient:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {AccessToken.for_user(user)}")
     return client
@@ -359,7 +359,7 @@ def _signed_in(user) -> APIClient:
 def test_a_checkout_is_six_round_trips_to_mariadb(user):
     variant = VariantFactory()
     add_codes(variant, 2)
-    client = _signed_in(user)
+    client = _customer(user)
     body = {"items": [{"variant": variant.pk, "quantity": 1}]}
     # The first checkout of the process reads the site settings and compiles
     # its statements; the second is what every later one costs.
@@ -396,7 +396,7 @@ def test_a_checkout_is_six_round_trips_to_mariadb(user):
 def test_the_checkout_that_takes_the_last_code_marks_the_catalog_stale(user):
     variant = VariantFactory()
     add_codes(variant, 2)
-    client = _signed_in(user)
+    client = _customer(user)
     body = {"items": [{"variant": variant.pk, "quantity": 1}]}
 
     with mock.patch.object(catalog_services, "catalog_version_bump") as bump:
@@ -404,11 +404,6 @@ def test_the_checkout_that_takes_the_last_code_marks_the_catalog_stale(user):
         assert bump.call_count == 0
         assert client.post("/orders/", body, format="json").status_code == 201
         assert bump.call_count == 1
-
-
-def _customer(user) -> APIClient:
-    client = _signed_in(user)
-    return client
 
 
 def test_a_checkout_of_two_code_lines_reads_both_with_the_customers_lock(user):
